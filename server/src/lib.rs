@@ -1,5 +1,9 @@
 //! `vitals-server`: the Vitals HTTP API, storage backends, quotas, demo relays
-//! and website. This is the foundation stage: the command line only.
+//! and website.
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod identity;
+pub mod secret;
+pub mod stats;
+pub mod store;
