@@ -3,5 +3,7 @@
 use clap::Parser;
 
 fn main() {
-    std::process::exit(vitals_server::cli::run(vitals_server::cli::Cli::parse()));
+    std::process::exit(vitals_server::launch::main(
+        vitals_server::config::Cli::parse(),
+    ));
 }

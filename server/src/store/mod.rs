@@ -167,4 +167,3 @@ pub trait Store: Send + Sync + 'static {
     /// Finishes pending writes and closes; later calls fail with `Unavailable`.
     async fn close(&self);
 }
-
