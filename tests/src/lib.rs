@@ -1,7 +1,12 @@
 //! Helpers shared by the end-to-end tests in `tests/tests/`: finding the
-//! workspace's built binaries and running them.
+//! workspace's built binaries and running `vitals-server` as a child process
+//! that is killed when its guard drops.
 
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 
 /// Path of a binary built by this workspace (`vitals-server`, `vitals`), in the
 /// same target profile directory as the running test.
@@ -13,4 +18,131 @@ pub fn workspace_bin(name: &str) -> PathBuf {
         dir.pop();
     }
     dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// A running `vitals-server`; killed (SIGKILL) on drop unless stopped first.
+pub struct TestServer {
+    child: Option<Child>,
+    /// `127.0.0.1:PORT` it listens on.
+    pub addr: String,
+    /// Everything it wrote to stderr so far.
+    pub log: Arc<Mutex<String>>,
+}
+
+/// Why a server did not come up.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl TestServer {
+    /// Starts the server with `args` (plus `--listen 127.0.0.1:0` unless given)
+    /// and waits until it says where it listens.
+    pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Result<TestServer, StartError> {
+        let mut cmd = Command::new(workspace_bin("vitals-server"));
+        if !args.contains(&"--listen") {
+            cmd.args(["--listen", "127.0.0.1:0"]);
+        }
+        cmd.args(args)
+            .env_remove("VITALS_SECRET")
+            .envs(envs.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| StartError(format!("spawn: {e}")))?;
+        let stderr = child
+            .stderr
+            .take()
+            .ok_or_else(|| StartError("no stderr".into()))?;
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
+                    let _ = tx.send(addr);
+                }
+                if let Ok(mut l) = sink.lock() {
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(url) => {
+                let addr = url
+                    .trim_start_matches("http://")
+                    .trim_start_matches("https://")
+                    .to_owned();
+                Ok(TestServer {
+                    child: Some(child),
+                    addr,
+                    log,
+                })
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait().ok();
+                std::thread::sleep(Duration::from_millis(100));
+                let text = log.lock().map(|l| l.clone()).unwrap_or_default();
+                Err(StartError(format!(
+                    "server did not start ({status:?}):\n{text}"
+                )))
+            }
+        }
+    }
+
+    /// `http://addr`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Kills with SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub fn terminate(&mut self) -> Option<ExitStatus> {
+        let mut c = self.child.take()?;
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+        for _ in 0..200 {
+            if let Ok(Some(s)) = c.try_wait() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = c.kill();
+        c.wait().ok()
+    }
+
+    /// The log so far.
+    pub fn log_text(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The standard arguments for a server on a fresh data folder.
+pub fn server_args(dir: &Path) -> Vec<String> {
+    vec![
+        "--store".into(),
+        format!("sqlite:{}", dir.join("vitals.sqlite").display()),
+        "--secret-file".into(),
+        dir.join("server.secret").display().to_string(),
+    ]
+}
+
+/// The consent body for the current policy.
+pub fn consent() -> serde_json::Value {
+    serde_json::json!({"consent": {"accepted": true, "policy_version": vitals_shared::policy::version()}})
 }

@@ -4,3 +4,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod binaries;
+mod durability;
+mod secrets;
+mod tls;
