@@ -11,49 +11,89 @@ use vitals_shared::downsample::Point;
 use vitals_shared::limits::SESSION_GAP_MS;
 use vitals_shared::wire::{SessionStats, Stats, StatsResponse};
 
-/// The per-metric points of one instance's day, each in time order.
+/// One series of the day in time order, with its whole-day statistics.
+#[derive(Debug, Default, Clone)]
+pub struct StatSeries {
+    /// `(ts, value)` in time order.
+    pub points: Vec<Point>,
+    /// Statistics of all of `points`.
+    pub day: Stats,
+}
+
+impl StatSeries {
+    /// Computes the day's statistics of `points` (backends call this on
+    /// their read threads, so series are summarised in parallel).
+    pub fn new(points: Vec<Point>) -> Self {
+        let day = stats_of(&points);
+        Self { points, day }
+    }
+}
+
+fn stats_of(p: &[Point]) -> Stats {
+    let mut v: Vec<f64> = p.iter().map(|x| x.1).filter(|x| !x.is_nan()).collect();
+    Stats::of_unordered(&mut v)
+}
+
+/// The per-metric series of one instance's day.
 #[derive(Debug, Default, Clone)]
 pub struct StatInput {
     /// CPU busy percent.
-    pub cpu: Vec<Point>,
+    pub cpu: StatSeries,
     /// Memory used percent.
-    pub ram: Vec<Point>,
+    pub ram: StatSeries,
     /// Disk used percent per mount.
-    pub disc: BTreeMap<String, Vec<Point>>,
+    pub disc: BTreeMap<String, StatSeries>,
 }
 
 /// Statistics of a day. A gap of more than five minutes between consecutive
 /// samples (of any table) starts a new session.
 pub fn compute(day: Day, input: &StatInput) -> StatsResponse {
-    let values = |p: &[Point]| -> Vec<f64> { p.iter().map(|x| x.1).collect() };
     let disc_stats = |lo: i64, hi: i64| -> BTreeMap<String, Stats> {
         input
             .disc
             .iter()
             .filter_map(|(m, p)| {
-                let s = slice(p, lo, hi);
-                (!s.is_empty()).then(|| (m.clone(), Stats::of(&values(s))))
+                let s = slice(&p.points, lo, hi);
+                (!s.is_empty()).then(|| (m.clone(), stats_of(s)))
+            })
+            .collect()
+    };
+    let day_disc: BTreeMap<String, Stats> = input
+        .disc
+        .iter()
+        .filter(|(_, s)| s.day.count > 0)
+        .map(|(m, s)| (m.clone(), s.day))
+        .collect();
+
+    let spans = sessions(input);
+    let sessions = if let [(start, end)] = spans[..] {
+        // One session holds every sample: its statistics are the day's.
+        vec![SessionStats {
+            start,
+            end,
+            cpu: input.cpu.day,
+            ram: input.ram.day,
+            disc: day_disc.clone(),
+        }]
+    } else {
+        spans
+            .into_iter()
+            .map(|(start, end)| SessionStats {
+                start,
+                end,
+                cpu: stats_of(slice(&input.cpu.points, start, end)),
+                ram: stats_of(slice(&input.ram.points, start, end)),
+                disc: disc_stats(start, end),
             })
             .collect()
     };
 
-    let sessions = sessions(input)
-        .into_iter()
-        .map(|(start, end)| SessionStats {
-            start,
-            end,
-            cpu: Stats::of(&values(slice(&input.cpu, start, end))),
-            ram: Stats::of(&values(slice(&input.ram, start, end))),
-            disc: disc_stats(start, end),
-        })
-        .collect();
-
     StatsResponse {
         day: day.label(),
         tz: TZ.name().to_owned(),
-        cpu: Stats::of(&values(&input.cpu)),
-        ram: Stats::of(&values(&input.ram)),
-        disc: disc_stats(i64::MIN, i64::MAX),
+        cpu: input.cpu.day,
+        ram: input.ram.day,
+        disc: day_disc,
         sessions,
     }
 }
@@ -66,16 +106,17 @@ fn slice(p: &[Point], lo: i64, hi: i64) -> &[Point] {
 }
 
 /// `(first, last)` timestamps of each session.
+///
+/// Each series is already in time order, so their union is built by merging
+/// (linear in the rows) rather than by sorting every timestamp of the day.
 fn sessions(input: &StatInput) -> Vec<(i64, i64)> {
-    let mut ts: Vec<i64> = input
-        .cpu
-        .iter()
-        .chain(&input.ram)
-        .chain(input.disc.values().flatten())
-        .map(|p| p.0)
-        .collect();
-    ts.sort_unstable();
-    ts.dedup();
+    let mut ts: Vec<i64> = Vec::new();
+    for series in [&input.cpu, &input.ram]
+        .into_iter()
+        .chain(input.disc.values())
+    {
+        ts = merge_unique(&ts, &series.points);
+    }
     let mut out = Vec::new();
     let mut iter = ts.into_iter();
     let Some(first) = iter.next() else {
@@ -93,6 +134,29 @@ fn sessions(input: &StatInput) -> Vec<(i64, i64)> {
     out
 }
 
+/// The sorted union, without repeats, of sorted timestamps `a` and the
+/// timestamps of sorted points `b`.
+fn merge_unique(a: &[i64], b: &[Point]) -> Vec<i64> {
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    let push = |t: i64, out: &mut Vec<i64>| {
+        if out.last() != Some(&t) {
+            out.push(t);
+        }
+    };
+    while i < a.len() || j < b.len() {
+        let take_a = j >= b.len() || (i < a.len() && a[i] <= b[j].0);
+        if take_a {
+            push(a[i], &mut out);
+            i += 1;
+        } else {
+            push(b[j].0, &mut out);
+            j += 1;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,14 +166,14 @@ mod tests {
         let day = Day::containing_ms(1_780_000_000_000);
         let t0 = day.start_ms();
         let input = StatInput {
-            cpu: vec![
+            cpu: StatSeries::new(vec![
                 (t0, 10.0),
                 (t0 + 1000, 20.0),
                 (t0 + 1000 + SESSION_GAP_MS + 1, 90.0),
-            ],
+            ]),
             // Exactly 5 minutes after the last cpu point: same session.
-            ram: vec![(t0 + 1000 + SESSION_GAP_MS * 2 + 1, 50.0)],
-            disc: BTreeMap::from([("/".to_owned(), vec![(t0, 40.0)])]),
+            ram: StatSeries::new(vec![(t0 + 1000 + SESSION_GAP_MS * 2 + 1, 50.0)]),
+            disc: BTreeMap::from([("/".to_owned(), StatSeries::new(vec![(t0, 40.0)]))]),
         };
         let s = compute(day, &input);
         assert_eq!(s.tz, "Europe/Warsaw");
@@ -121,6 +185,29 @@ mod tests {
         assert_eq!(s.sessions[1].cpu.max, Some(90.0));
         assert_eq!(s.sessions[1].ram.count, 1);
         assert!(s.sessions[1].disc.is_empty());
+    }
+
+    #[test]
+    fn merge_is_a_sorted_union() {
+        let b: Vec<Point> = [1, 3, 3, 8].iter().map(|&t| (t, 0.0)).collect();
+        assert_eq!(merge_unique(&[2, 3, 9], &b), vec![1, 2, 3, 8, 9]);
+        assert_eq!(merge_unique(&[], &b), vec![1, 3, 8]);
+    }
+
+    #[test]
+    fn one_session_reuses_the_day() {
+        let day = Day::containing_ms(1_780_000_000_000);
+        let t0 = day.start_ms();
+        let pts: Vec<Point> = (0..10).map(|i| (t0 + i * 1000, i as f64)).collect();
+        let input = StatInput {
+            cpu: StatSeries::new(pts.clone()),
+            ram: StatSeries::new(pts),
+            disc: BTreeMap::new(),
+        };
+        let s = compute(day, &input);
+        assert_eq!(s.sessions.len(), 1);
+        assert_eq!(s.sessions[0].cpu, s.cpu);
+        assert_eq!(s.cpu.median, Some(4.5));
     }
 
     #[test]

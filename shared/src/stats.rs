@@ -38,9 +38,46 @@ pub struct Summary {
 impl Summary {
     /// Summary of `values` in any order; `None` when there is no finite value.
     pub fn of(values: &[f64]) -> Option<Summary> {
-        let mut sorted: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
-        sorted.sort_unstable_by(f64::total_cmp);
-        Summary::of_sorted(&sorted)
+        let mut v: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+        Summary::of_unordered(&mut v)
+    }
+
+    /// Summary of values in any order (no NaN), reordering them in place.
+    ///
+    /// Uses selection (`select_nth_unstable`, linear on average) for the
+    /// median and p95 instead of a full sort: the same exact values as sorting,
+    /// at a fraction of the cost for a day of samples.
+    pub fn of_unordered(v: &mut [f64]) -> Option<Summary> {
+        let n = v.len();
+        if n == 0 {
+            return None;
+        }
+        let total = sum(v);
+        let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+        for &x in v.iter() {
+            min = min.min(x);
+            max = max.max(x);
+        }
+        let p95_at = nearest_rank(n, 95.0) - 1;
+        let p95 = *v.select_nth_unstable_by(p95_at, f64::total_cmp).1;
+        let mid = n / 2;
+        let (lower, upper, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
+        let upper = *upper;
+        let median = if n % 2 == 1 {
+            upper
+        } else {
+            // The largest of the lower half is the other middle value.
+            let lower_max = lower.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            lower_max / 2.0 + upper / 2.0
+        };
+        Some(Summary {
+            count: n,
+            mean: total / n as f64,
+            median,
+            min,
+            max,
+            p95,
+        })
     }
 
     /// Summary of already sorted values (ascending, no NaN).
@@ -82,6 +119,11 @@ impl Stats {
     /// Wire statistics of `values` in any order.
     pub fn of(values: &[f64]) -> Stats {
         Summary::of(values).into()
+    }
+
+    /// Wire statistics of `values` (no NaN), reordering them in place.
+    pub fn of_unordered(values: &mut [f64]) -> Stats {
+        Summary::of_unordered(values).into()
     }
 }
 
@@ -386,6 +428,17 @@ mod tests {
         #[test]
         fn summary_matches_naive_reference(values in prop::collection::vec(-1e6f64..1e6, 0..300)) {
             check(Summary::of(&values), &values);
+        }
+
+        #[test]
+        fn sorted_and_unordered_paths_agree(values in prop::collection::vec(-1e6f64..1e6, 1..300)) {
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let a = Summary::of_sorted(&sorted).unwrap();
+            let mut v = values.clone();
+            let b = Summary::of_unordered(&mut v).unwrap();
+            prop_assert_eq!((a.count, a.median, a.min, a.max, a.p95), (b.count, b.median, b.min, b.max, b.p95));
+            prop_assert!(close(a.mean, b.mean));
         }
 
         #[test]

@@ -50,6 +50,7 @@ async fn serves_https_with_secure_cookies() {
             .unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["vitals-api"], "1");
+        assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
     }
     let p = client(&pem, None)
         .post(format!("{url}/api/v1/pairing"))
