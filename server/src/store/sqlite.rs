@@ -133,9 +133,6 @@ impl SqliteStore {
             })?;
         }
         let conn = Connection::open(path).map_err(|e| open_err(path, e))?;
-        // Bigger pages make day scans cheaper; only takes effect for a new file.
-        conn.pragma_update(None, "page_size", 16_384)
-            .map_err(|e| open_err(path, e))?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| open_err(path, e))?;
         conn.pragma_update(None, "synchronous", "FULL")
