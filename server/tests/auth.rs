@@ -5,7 +5,6 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use futures_util::StreamExt;
-use tower::ServiceExt;
 
 use crate::common::{Harness, batch};
 
@@ -57,17 +56,8 @@ async fn one_instance_never_sees_another() {
     assert!(st["sessions"].as_array().unwrap().is_empty());
 
     // B's live stream gets nothing when A ingests.
-    let req = Request::builder()
-        .uri("/api/v1/me/live")
-        .header(header::AUTHORIZATION, format!("Bearer {b}"))
-        .body(Body::empty())
-        .unwrap();
-    let res = vitals_server::app::app(h.state.clone())
-        .oneshot(req)
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let mut stream = res.into_body().into_data_stream();
+    let (status, _, mut stream) = h.live(&b).await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(h.ingest(&a, batch(now, 1)).await.status, StatusCode::OK);
     let got = tokio::time::timeout(Duration::from_millis(300), stream.next()).await;
     assert!(got.is_err(), "B's stream received {got:?}");

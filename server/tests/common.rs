@@ -149,6 +149,23 @@ impl Harness {
             .await
     }
 
+    /// Opens `GET /api/v1/me/live` as `token`; returns the status, the
+    /// content type and the body as a stream of chunks.
+    pub async fn live(&self, token: &str) -> (StatusCode, String, axum::body::BodyDataStream) {
+        let req = Request::builder()
+            .uri("/api/v1/me/live")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let res = app(self.state.clone()).oneshot(req).await.unwrap();
+        let ct = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (res.status(), ct, res.into_body().into_data_stream())
+    }
+
     pub async fn rows(&self) -> RowCounts {
         self.store.row_counts().await.unwrap()
     }

@@ -7,7 +7,6 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use futures_util::StreamExt;
 use serde_json::json;
-use tower::ServiceExt;
 
 use crate::common::{Harness, batch, consent};
 
@@ -120,18 +119,9 @@ async fn same_batch_twice_and_concurrently_is_stored_once() {
 async fn live_pushes_rows_after_commit() {
     let h = Harness::new();
     let (t, _) = h.register().await;
-    let req = Request::builder()
-        .uri("/api/v1/me/live")
-        .header(header::AUTHORIZATION, format!("Bearer {t}"))
-        .body(Body::empty())
-        .unwrap();
-    let res = vitals_server::app::app(h.state.clone())
-        .oneshot(req)
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(res.headers()[header::CONTENT_TYPE], "text/event-stream");
-    let mut stream = res.into_body().into_data_stream();
+    let (status, content_type, mut stream) = h.live(&t).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type, "text/event-stream");
     assert_eq!(
         h.ingest(&t, batch(h.now_ms(), 1)).await.status,
         StatusCode::OK

@@ -1,9 +1,10 @@
 //! Storage: one async trait, several backends, one conformance suite.
 //!
 //! - [`sqlite::SqliteStore`]: the embedded default, a real SQLite file.
-//! - the kdb+ backend implements the same trait (see `docs/KDB.md`).
+//! - a kdb+ backend is to implement the same trait (q side in `q/`).
 //!
-//! Every backend must pass [`conformance`] (run from each backend's tests).
+//! Every backend must pass the `conformance` suite (a test-only module, run
+//! from each backend's tests).
 //! A backend stores a batch wholly or not at all, and answers only after the
 //! commit.
 
