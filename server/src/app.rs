@@ -75,6 +75,12 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
+    if state.exposure.tls {
+        h.insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     state
         .metrics
         .requests
