@@ -656,7 +656,8 @@ async fn missing_content_type_is_415() {
 async fn rate_limit_and_daily_quota_give_429_with_retry_after() {
     let quotas = vitals_server::config::Quotas {
         ingest_burst: 2,
-        ingest_rate: 1.0,
+        // Slow refill, so a stalled machine cannot refill the bucket mid-test.
+        ingest_rate: 0.01,
         daily_rows: 3,
         ..Default::default()
     };

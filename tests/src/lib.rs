@@ -57,13 +57,15 @@ impl TestServer {
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
-                    let _ = tx.send(addr);
-                }
+                // Log first, then announce: whoever waits for the address
+                // must find the line that carried it in the log.
                 if let Ok(mut l) = sink.lock() {
                     l.push_str(&line);
                     l.push('\n');
+                }
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
+                    let _ = tx.send(addr);
                 }
             }
         });
