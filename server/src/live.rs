@@ -31,6 +31,14 @@ impl LiveHub {
         Some(tx.subscribe())
     }
 
+    /// Whether anyone watches `id` (so ingest can skip keeping the rows).
+    pub fn has_viewers(&self, id: InstanceId) -> bool {
+        self.channels
+            .lock()
+            .map(|m| m.get(&id).is_some_and(|tx| tx.receiver_count() > 0))
+            .unwrap_or(false)
+    }
+
     /// Publishes a committed batch's rows to `id`'s viewers, if any.
     pub fn publish(&self, id: InstanceId, batch: &Batch) {
         let Ok(mut map) = self.channels.lock() else {

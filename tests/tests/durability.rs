@@ -74,7 +74,11 @@ async fn sigkill_mid_stream_loses_no_acknowledged_batch() {
     for _ in 0..CLIENTS {
         tokens.push(register(&http, &url).await);
     }
-    let base = chrono::Utc::now().timestamp_millis() - 120_000;
+    // Timestamps 1 ms apart from a minute ago, but never before today's
+    // Warsaw midnight (the server refuses other days' rows).
+    let now = chrono::Utc::now();
+    let base =
+        (now.timestamp_millis() - 60_000).max(vitals_shared::day::Day::containing(now).start_ms());
     let running = Arc::new(AtomicBool::new(true));
     let mut tasks = vec![];
     for token in tokens.clone() {
@@ -83,7 +87,7 @@ async fn sigkill_mid_stream_loses_no_acknowledged_batch() {
             let (mut acked, mut pending) = (vec![], vec![]);
             let mut seq = 0i64;
             while running.load(Ordering::SeqCst) && seq < 20_000 {
-                let b = batch(base + seq * 5);
+                let b = batch(base + seq);
                 seq += 1;
                 let res = http
                     .post(format!("{url}/api/v1/ingest"))

@@ -58,8 +58,12 @@ pub async fn post(
         day,
         daily_row_limit: state.quotas.daily_rows,
     };
-    // The store takes the batch; the live fan-out needs it after the commit.
-    let for_live = req.batch.clone();
+    // The store takes the batch; the live fan-out needs it after the commit,
+    // so keep a copy only when someone is watching.
+    let for_live = state
+        .live
+        .has_viewers(caller.instance)
+        .then(|| req.batch.clone());
     let outcome = match state.timed("ingest", state.store.ingest(req)).await {
         Ok(o) => o,
         Err(e) => {
@@ -84,7 +88,9 @@ pub async fn post(
                 .get_or_create(&TableLabel { table })
                 .inc_by(n);
         }
-        state.live.publish(caller.instance, &for_live);
+        if let Some(rows) = &for_live {
+            state.live.publish(caller.instance, rows);
+        }
     }
     let used = outcome
         .today
