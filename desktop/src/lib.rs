@@ -1,5 +1,12 @@
-//! `vitals-desktop`: the `vitals` desktop app and `vitals agent`. This is the
-//! foundation stage: the command line only.
+//! `vitals-desktop`: the `vitals` desktop app and `vitals agent`.
+//!
+//! Collection is separate from drawing: [`sampler`] reads the machine
+//! (sysinfo only), [`history`] keeps ring buffers and window statistics,
+//! [`queue`] holds consented batches on disk until the server has them. The
+//! window, consent, uploader and tray are still to come.
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod history;
+pub mod queue;
+pub mod sampler;

@@ -1,0 +1,283 @@
+//! The on-disk upload queue: consented batches wait here until the server
+//! has answered them, across network loss, server restarts and app restarts.
+//!
+//! One file per batch, named by a sequence number, written to a temporary
+//! name, flushed to disk and renamed, so a crash leaves either the whole
+//! batch or nothing. Bounded by count and bytes (default: 24 hours of 1 Hz
+//! samples or 100 MB, whichever comes first); when full the oldest batch is
+//! dropped and counted, and the count survives restarts. A batch keeps its
+//! `batch_id` for its whole life, so resending it after an unanswered attempt
+//! is never stored twice by the server.
+
+use std::collections::VecDeque;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use vitals_shared::wire::Batch;
+
+/// Default most batches held (24 hours at one batch per second).
+pub const DEFAULT_MAX_BATCHES: usize = 86_400;
+/// Default most bytes held (100 MB).
+pub const DEFAULT_MAX_BYTES: u64 = 100_000_000;
+
+const SUFFIX: &str = ".json";
+const DROPPED_FILE: &str = "dropped.count";
+const CORRUPT_DIR: &str = "corrupt";
+
+#[derive(Debug)]
+struct Entry {
+    seq: u64,
+    bytes: u64,
+}
+
+/// The queue in a folder.
+#[derive(Debug)]
+pub struct Queue {
+    dir: PathBuf,
+    max_batches: usize,
+    max_bytes: u64,
+    entries: VecDeque<Entry>,
+    bytes: u64,
+    next_seq: u64,
+    dropped: u64,
+}
+
+impl Queue {
+    /// Opens (creating) the queue in `dir`, picking up what a previous run
+    /// left; half-written temporary files are removed.
+    pub fn open(dir: &Path, max_batches: usize, max_bytes: u64) -> io::Result<Queue> {
+        fs::create_dir_all(dir)?;
+        let mut entries = Vec::new();
+        for e in fs::read_dir(dir)? {
+            let e = e?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".tmp") {
+                fs::remove_file(e.path())?;
+                continue;
+            }
+            if let Some(seq) = name
+                .strip_suffix(SUFFIX)
+                .and_then(|s| s.parse::<u64>().ok())
+            {
+                entries.push(Entry {
+                    seq,
+                    bytes: e.metadata()?.len(),
+                });
+            }
+        }
+        entries.sort_by_key(|e| e.seq);
+        let dropped = fs::read_to_string(dir.join(DROPPED_FILE))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        let mut q = Queue {
+            dir: dir.to_owned(),
+            max_batches: max_batches.max(1),
+            max_bytes: max_bytes.max(1),
+            next_seq: entries.last().map_or(0, |e| e.seq + 1),
+            bytes: entries.iter().map(|e| e.bytes).sum(),
+            entries: entries.into(),
+            dropped,
+        };
+        q.enforce_bounds()?;
+        Ok(q)
+    }
+
+    /// Batches waiting.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Bytes on disk.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Batches dropped because the queue was full, over all runs.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    fn path(&self, seq: u64) -> PathBuf {
+        self.dir.join(format!("{seq:020}{SUFFIX}"))
+    }
+
+    /// Appends a batch durably (it is on disk when this returns).
+    pub fn push(&mut self, batch: &Batch) -> io::Result<()> {
+        let body = serde_json::to_vec(batch).map_err(io::Error::other)?;
+        let seq = self.next_seq;
+        let tmp = self.dir.join(format!("{seq:020}.tmp"));
+        {
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(&body)?;
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, self.path(seq))?;
+        sync_dir(&self.dir);
+        self.next_seq += 1;
+        self.bytes += body.len() as u64;
+        self.entries.push_back(Entry {
+            seq,
+            bytes: body.len() as u64,
+        });
+        self.enforce_bounds()
+    }
+
+    /// The oldest batch, without removing it. `Err(InvalidData)` means its
+    /// file is damaged: call [`Queue::quarantine_front`].
+    pub fn front(&self) -> Option<io::Result<Batch>> {
+        let e = self.entries.front()?;
+        Some(fs::read(self.path(e.seq)).and_then(|b| {
+            serde_json::from_slice(&b)
+                .map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
+        }))
+    }
+
+    /// Removes the oldest batch (the server answered it).
+    pub fn pop_front(&mut self) -> io::Result<()> {
+        if let Some(e) = self.entries.pop_front() {
+            self.bytes -= e.bytes;
+            match fs::remove_file(self.path(e.seq)) {
+                Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves a damaged oldest batch aside into `corrupt/`, so it is kept for
+    /// inspection but no longer blocks the queue.
+    pub fn quarantine_front(&mut self) -> io::Result<()> {
+        if let Some(e) = self.entries.pop_front() {
+            self.bytes -= e.bytes;
+            let dir = self.dir.join(CORRUPT_DIR);
+            fs::create_dir_all(&dir)?;
+            fs::rename(self.path(e.seq), dir.join(format!("{:020}{SUFFIX}", e.seq)))?;
+        }
+        Ok(())
+    }
+
+    fn enforce_bounds(&mut self) -> io::Result<()> {
+        let mut dropped_now = 0;
+        while self.entries.len() > self.max_batches
+            || (self.bytes > self.max_bytes && self.entries.len() > 1)
+        {
+            self.pop_front()?;
+            dropped_now += 1;
+        }
+        if dropped_now > 0 {
+            self.dropped += dropped_now;
+            tracing::warn!(
+                dropped = dropped_now,
+                total = self.dropped,
+                "upload queue full: dropped the oldest batches"
+            );
+            fs::write(self.dir.join(DROPPED_FILE), self.dropped.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// Flushes a directory entry (the rename) on systems that allow it.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vitals_shared::wire::CpuSample;
+
+    fn batch(ts: i64) -> Batch {
+        Batch {
+            batch_id: uuid::Uuid::new_v4(),
+            cpu: vec![CpuSample {
+                ts,
+                usage_pct: 1.0,
+                cores_pct: vec![1.0],
+                load1: None,
+            }],
+            ram: vec![],
+            disc: vec![],
+        }
+    }
+
+    #[test]
+    fn fifo_survives_reopen_with_the_same_batch_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (batch(1), batch(2));
+        {
+            let mut q = Queue::open(dir.path(), 10, 1 << 20).unwrap();
+            q.push(&a).unwrap();
+            q.push(&b).unwrap();
+            assert_eq!(q.len(), 2);
+        }
+        // A half-written file from a crash is cleaned up.
+        fs::write(dir.path().join("00000000000000000099.tmp"), b"{").unwrap();
+        let mut q = Queue::open(dir.path(), 10, 1 << 20).unwrap();
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.front().unwrap().unwrap(), a);
+        q.pop_front().unwrap();
+        assert_eq!(q.front().unwrap().unwrap(), b);
+        q.push(&batch(3)).unwrap();
+        q.pop_front().unwrap();
+        assert_eq!(q.front().unwrap().unwrap().cpu[0].ts, 3);
+        q.pop_front().unwrap();
+        assert!(q.is_empty() && q.front().is_none());
+        assert_eq!(q.bytes(), 0);
+        assert!(!dir.path().join("00000000000000000099.tmp").exists());
+    }
+
+    #[test]
+    fn full_queue_drops_the_oldest_and_remembers_how_many() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut q = Queue::open(dir.path(), 3, 1 << 20).unwrap();
+            for i in 0..5 {
+                q.push(&batch(i)).unwrap();
+            }
+            assert_eq!((q.len(), q.dropped()), (3, 2));
+            assert_eq!(q.front().unwrap().unwrap().cpu[0].ts, 2);
+        }
+        let q = Queue::open(dir.path(), 3, 1 << 20).unwrap();
+        assert_eq!(q.dropped(), 2);
+        // A byte bound: each batch is ~120 bytes, allow about two.
+        let dir = tempfile::tempdir().unwrap();
+        let mut q = Queue::open(dir.path(), 100, 250).unwrap();
+        for i in 0..4 {
+            q.push(&batch(i)).unwrap();
+        }
+        assert!(q.bytes() <= 250, "{}", q.bytes());
+        assert_eq!(q.len() as u64 + q.dropped(), 4);
+    }
+
+    #[test]
+    fn a_damaged_file_is_set_aside_not_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut q = Queue::open(dir.path(), 10, 1 << 20).unwrap();
+        q.push(&batch(1)).unwrap();
+        q.push(&batch(2)).unwrap();
+        fs::write(dir.path().join(format!("{:020}.json", 0)), b"{not json").unwrap();
+        let e = q.front().unwrap().unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        q.quarantine_front().unwrap();
+        assert_eq!(q.front().unwrap().unwrap().cpu[0].ts, 2);
+        assert!(
+            dir.path()
+                .join("corrupt")
+                .join(format!("{:020}.json", 0))
+                .exists()
+        );
+    }
+}

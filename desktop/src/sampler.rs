@@ -1,0 +1,279 @@
+//! The sampler: reads CPU, memory and disks with `sysinfo` and produces plain
+//! [`Sample`]s. No egui, no network; the UI and the uploader consume samples
+//! from a channel (`spawn`).
+//!
+//! sysinfo's first CPU reading is meaningless (usage needs two readings), so
+//! [`Sampler::new`] takes a priming reading and callers wait one interval
+//! before the first [`Sampler::sample`].
+
+use std::collections::BTreeSet;
+use std::sync::mpsc::Sender;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sysinfo::{CpuRefreshKind, DiskRefreshKind, Disks, MemoryRefreshKind, RefreshKind, System};
+use vitals_shared::wire::{CpuSample, DiscSample, RamSample, TimestampMs};
+
+/// Shortest and longest sampling interval offered.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(250);
+/// Longest sampling interval offered.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(10);
+
+/// File systems that are not real disks (kernel, memory and package images).
+const PSEUDO_FS: &[&str] = &[
+    "tmpfs",
+    "devtmpfs",
+    "ramfs",
+    "squashfs",
+    "proc",
+    "sysfs",
+    "devpts",
+    "mqueue",
+    "hugetlbfs",
+    "debugfs",
+    "tracefs",
+    "securityfs",
+    "pstore",
+    "bpf",
+    "fusectl",
+    "configfs",
+    "autofs",
+    "efivarfs",
+    "nsfs",
+    "cgroup",
+    "cgroup2",
+    "binfmt_misc",
+    "rpc_pipefs",
+    "nfsd",
+    "selinuxfs",
+    "overlay-lower",
+];
+
+/// One reading of the whole machine, in the wire types it is uploaded as.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// CPU total and per core.
+    pub cpu: CpuSample,
+    /// Memory and swap.
+    pub ram: RamSample,
+    /// One row per real mounted disk.
+    pub disc: Vec<DiscSample>,
+}
+
+/// Why the sampler cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum SamplerError {
+    /// sysinfo does not support this system.
+    #[error("this system cannot be sampled: {0}")]
+    Unsupported(String),
+}
+
+/// Owns the sysinfo handles.
+pub struct Sampler {
+    sys: System,
+    disks: Disks,
+    last: Instant,
+}
+
+fn clamp_pct(v: f32) -> f64 {
+    let v = f64::from(v);
+    if v.is_finite() {
+        v.clamp(0.0, 100.0)
+    } else {
+        0.0
+    }
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl Sampler {
+    /// Opens the sysinfo handles and takes the priming CPU reading.
+    pub fn new() -> Result<Sampler, SamplerError> {
+        let kind = RefreshKind::nothing()
+            .with_cpu(CpuRefreshKind::nothing().with_usage())
+            .with_memory(MemoryRefreshKind::nothing().with_ram().with_swap());
+        let sys = System::new_with_specifics(kind)
+            .map_err(|e| SamplerError::Unsupported(e.to_string()))?;
+        let disks = Disks::new_with_refreshed_list_specifics(
+            DiskRefreshKind::nothing().with_storage().with_io_usage(),
+        )
+        .map_err(|e| SamplerError::Unsupported(e.to_string()))?;
+        Ok(Sampler {
+            sys,
+            disks,
+            last: Instant::now(),
+        })
+    }
+
+    /// Reads everything now. Disk rates are bytes per second since the
+    /// previous call.
+    pub fn sample(&mut self, ts: TimestampMs) -> Sample {
+        self.sys
+            .refresh_cpu_specifics(CpuRefreshKind::nothing().with_usage());
+        self.sys
+            .refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram().with_swap());
+        self.disks.refresh_specifics(
+            true,
+            DiskRefreshKind::nothing().with_storage().with_io_usage(),
+        );
+        let elapsed = self.last.elapsed().as_secs_f64().max(1e-3);
+        self.last = Instant::now();
+
+        let load1 = System::load_average()
+            .ok()
+            .map(|l| l.one)
+            .filter(|l| l.is_finite() && *l >= 0.0);
+        let cpu = CpuSample {
+            ts,
+            usage_pct: clamp_pct(self.sys.global_cpu_usage()),
+            cores_pct: self
+                .sys
+                .cpus()
+                .iter()
+                .map(|c| clamp_pct(c.usage()))
+                .collect(),
+            load1,
+        };
+        let total = to_i64(self.sys.total_memory());
+        let swap_total = to_i64(self.sys.total_swap());
+        let ram = RamSample {
+            ts,
+            used_bytes: to_i64(self.sys.used_memory()).min(total),
+            total_bytes: total,
+            swap_used_bytes: to_i64(self.sys.used_swap()).min(swap_total),
+            swap_total_bytes: swap_total,
+        };
+        let mut seen = BTreeSet::new();
+        let mut disc = Vec::new();
+        for d in self.disks.iter() {
+            let fs = d.file_system().to_string_lossy();
+            let mount = d.mount_point().to_string_lossy().into_owned();
+            if d.total_space() == 0
+                || PSEUDO_FS.contains(&fs.as_ref())
+                || mount.is_empty()
+                || !seen.insert(mount.clone())
+            {
+                continue;
+            }
+            let total = to_i64(d.total_space());
+            let used = to_i64(d.total_space().saturating_sub(d.available_space())).min(total);
+            let io = d.usage();
+            disc.push(DiscSample {
+                ts,
+                mount,
+                used_bytes: used,
+                total_bytes: total,
+                read_bps: io.read_bytes as f64 / elapsed,
+                write_bps: io.written_bytes as f64 / elapsed,
+            });
+        }
+        Sample { cpu, ram, disc }
+    }
+}
+
+/// Clamps an interval to what the sampler offers (250 ms – 10 s).
+pub fn clamp_interval(d: Duration) -> Duration {
+    d.clamp(MIN_INTERVAL, MAX_INTERVAL)
+}
+
+/// Runs a sampler thread: a sample every `interval` (the first one interval
+/// after start, when CPU usage means something), sent on `tx`, then `wake()`
+/// (the UI's repaint request). Stops when the receiver is gone.
+pub fn spawn(
+    interval: Duration,
+    tx: Sender<Sample>,
+    wake: impl Fn() + Send + 'static,
+    now_ms: impl Fn() -> TimestampMs + Send + 'static,
+) -> Result<JoinHandle<()>, SamplerError> {
+    let mut sampler = Sampler::new()?;
+    let interval = clamp_interval(interval);
+    std::thread::Builder::new()
+        .name("sampler".into())
+        .spawn(move || {
+            let mut next = Instant::now() + interval;
+            loop {
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+                next += interval;
+                if tx.send(sampler.sample(now_ms())).is_err() {
+                    return;
+                }
+                wake();
+            }
+        })
+        .map_err(|e| SamplerError::Unsupported(format!("cannot start the sampler thread: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vitals_shared::day::Day;
+    use vitals_shared::validate::validate_batch;
+    use vitals_shared::wire::Batch;
+
+    #[test]
+    fn a_real_sample_is_in_range_and_passes_validation() {
+        let mut s = Sampler::new().unwrap();
+        std::thread::sleep(MIN_INTERVAL);
+        let now = 1_796_391_381_984;
+        let x = s.sample(now);
+        assert!((0.0..=100.0).contains(&x.cpu.usage_pct));
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        assert_eq!(x.cpu.cores_pct.len(), cores, "one value per logical core");
+        assert!(x.ram.total_bytes > 0 && x.ram.used_bytes <= x.ram.total_bytes);
+        #[cfg(target_os = "linux")]
+        assert!(x.cpu.load1.is_some());
+        assert!(!x.disc.is_empty(), "no real disk found");
+        let mounts: BTreeSet<_> = x.disc.iter().map(|d| d.mount.clone()).collect();
+        assert_eq!(mounts.len(), x.disc.len(), "a mount listed twice");
+        for d in &x.disc {
+            assert!(
+                d.used_bytes <= d.total_bytes && d.read_bps >= 0.0 && d.write_bps >= 0.0,
+                "{d:?}"
+            );
+        }
+        // What the sampler produces is what the server accepts.
+        let b = Batch {
+            batch_id: uuid::Uuid::new_v4(),
+            cpu: vec![x.cpu],
+            ram: vec![x.ram],
+            disc: x.disc,
+        };
+        validate_batch(&b, &Day::containing_ms(now), now).unwrap();
+    }
+
+    #[test]
+    fn thread_sends_until_the_receiver_goes() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let woken = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let w = woken.clone();
+        let h = spawn(
+            Duration::from_millis(1),
+            tx,
+            move || {
+                w.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            },
+            || 0,
+        )
+        .unwrap();
+        let a = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        let b = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(a.cpu.ts, b.cpu.ts);
+        assert!(woken.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+        drop(rx);
+        h.join().unwrap();
+    }
+
+    #[test]
+    fn interval_is_clamped() {
+        assert_eq!(clamp_interval(Duration::from_millis(1)), MIN_INTERVAL);
+        assert_eq!(clamp_interval(Duration::from_secs(60)), MAX_INTERVAL);
+        assert_eq!(
+            clamp_interval(Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+    }
+}
