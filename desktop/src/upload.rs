@@ -1,0 +1,213 @@
+//! Upload: what to do with each server answer, the backoff between tries,
+//! and the status the status bar shows.
+//!
+//! [`classify`] is the whole policy, as a pure function so it is tested
+//! without a network: `200` → the batch is done; `422` → drop it with its
+//! reason (retrying would fail forever); `401` → stop and ask for consent
+//! again; `429`/`503` → wait what `Retry-After` says; network errors and
+//! other `5xx` → exponential backoff with jitter.
+
+use std::time::Duration;
+
+use vitals_shared::wire::{ErrorBody, IngestResponse};
+
+/// First backoff step.
+pub const BACKOFF_START: Duration = Duration::from_secs(1);
+/// Longest backoff step.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// What one upload attempt came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Stored (or already stored): remove the batch from the queue.
+    Stored(IngestResponse),
+    /// Refused for its content (`422`): remove it and show why.
+    Rejected {
+        /// The server's error code.
+        code: String,
+        /// The server's sentence.
+        message: String,
+    },
+    /// The token is not (or no longer) valid: stop and ask for consent.
+    Unauthorized,
+    /// The server asked to wait (`429`, `503`): keep the batch.
+    Wait {
+        /// How long.
+        after: Duration,
+        /// The server's error code, e.g. `daily_quota_exceeded`.
+        code: String,
+    },
+    /// A network error or a server fault: keep the batch, back off.
+    Failed(String),
+}
+
+/// Decides from a status, its `Retry-After` (seconds) and body.
+pub fn classify(status: u16, retry_after: Option<&str>, body: &[u8]) -> Outcome {
+    let err = serde_json::from_slice::<ErrorBody>(body).ok();
+    let code = err
+        .as_ref()
+        .map(|e| e.error.code.clone())
+        .unwrap_or_default();
+    let message = err
+        .map(|e| e.error.message)
+        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect());
+    match status {
+        200 => match serde_json::from_slice::<IngestResponse>(body) {
+            Ok(r) => Outcome::Stored(r),
+            Err(e) => Outcome::Failed(format!("the server's answer could not be read: {e}")),
+        },
+        401 => Outcome::Unauthorized,
+        // A bad batch stays bad; 400/413/415 are the same kind of fault.
+        400 | 413 | 415 | 422 => Outcome::Rejected { code, message },
+        429 | 503 => {
+            let secs = retry_after
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(5);
+            Outcome::Wait {
+                after: Duration::from_secs(secs.max(1)),
+                code,
+            }
+        }
+        s => Outcome::Failed(format!("server answered {s}: {message}")),
+    }
+}
+
+/// Exponential backoff with jitter: 1 s, 2 s, 4 s … up to 60 s, each step
+/// between 75 % and 125 % of nominal so many agents do not retry in step.
+#[derive(Debug, Default)]
+pub struct Backoff {
+    attempt: u32,
+}
+
+impl Backoff {
+    /// The delay before the next try.
+    pub fn next_delay(&mut self) -> Duration {
+        let nominal = BACKOFF_START
+            .saturating_mul(1u32 << self.attempt.min(6))
+            .min(BACKOFF_MAX);
+        self.attempt = self.attempt.saturating_add(1);
+        let mut b = [0u8; 2];
+        let jitter = if getrandom::fill(&mut b).is_ok() {
+            f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX)
+        } else {
+            0.5
+        };
+        nominal.mul_f64(0.75 + 0.5 * jitter)
+    }
+
+    /// After a success.
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+/// What the status bar says about the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadState {
+    /// No consent: nothing leaves the machine.
+    LocalOnly,
+    /// Consent given, the queue is draining.
+    Uploading,
+    /// The person paused upload.
+    Paused,
+    /// The server cannot be reached; samples wait on disk.
+    Offline {
+        /// Batches waiting.
+        queued: usize,
+    },
+    /// The daily quota is used up.
+    QuotaReached {
+        /// Local time it resumes, `HH:MM`.
+        resumes_at: String,
+    },
+    /// The server refused a batch.
+    Rejected(String),
+    /// The token no longer works: consent must be given again.
+    ConsentNeeded,
+}
+
+impl std::fmt::Display for UploadState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UploadState::LocalOnly => f.write_str("local only"),
+            UploadState::Uploading => f.write_str("uploading"),
+            UploadState::Paused => f.write_str("paused"),
+            UploadState::Offline { queued } => write!(f, "offline — {queued} samples queued"),
+            UploadState::QuotaReached { resumes_at } => {
+                write!(f, "daily quota reached, resumes at {resumes_at}")
+            }
+            UploadState::Rejected(m) => write!(f, "server rejected: {m}"),
+            UploadState::ConsentNeeded => {
+                f.write_str("consent needed: the server no longer knows this device")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_has_one_action() {
+        let ok = br#"{"accepted":{"cpu":1,"ram":1,"disc":1},"duplicate":true,"quota":{"rows_left":5,"resets_at":"x"}}"#;
+        assert!(matches!(classify(200, None, ok), Outcome::Stored(r) if r.duplicate));
+        assert!(matches!(
+            classify(200, None, b"garbage"),
+            Outcome::Failed(_)
+        ));
+        assert_eq!(classify(401, None, b""), Outcome::Unauthorized);
+        let bad = br#"{"error":{"code":"out_of_range","message":"cpu[0].usage_pct: '101' is outside 0-100"}}"#;
+        assert_eq!(
+            classify(422, None, bad),
+            Outcome::Rejected {
+                code: "out_of_range".into(),
+                message: "cpu[0].usage_pct: '101' is outside 0-100".into()
+            }
+        );
+        let quota = br#"{"error":{"code":"daily_quota_exceeded","message":"m"}}"#;
+        assert_eq!(
+            classify(429, Some("3600"), quota),
+            Outcome::Wait {
+                after: Duration::from_secs(3600),
+                code: "daily_quota_exceeded".into()
+            }
+        );
+        assert!(
+            matches!(classify(503, None, b""), Outcome::Wait { after, .. } if after == Duration::from_secs(5))
+        );
+        assert!(matches!(classify(500, None, b"oops"), Outcome::Failed(m) if m.contains("500")));
+        assert!(matches!(classify(413, None, b""), Outcome::Rejected { .. }));
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_resets() {
+        let mut b = Backoff::default();
+        let d: Vec<Duration> = (0..10).map(|_| b.next_delay()).collect();
+        assert!(d[0] >= Duration::from_millis(750) && d[0] <= Duration::from_millis(1250));
+        assert!(d[3] >= Duration::from_secs(6) && d[3] <= Duration::from_secs(10));
+        assert!(d.iter().all(|x| *x <= BACKOFF_MAX.mul_f64(1.25)));
+        b.reset();
+        assert!(b.next_delay() <= Duration::from_millis(1250));
+    }
+
+    #[test]
+    fn status_bar_words() {
+        assert_eq!(
+            UploadState::Offline { queued: 12 }.to_string(),
+            "offline — 12 samples queued"
+        );
+        assert_eq!(
+            UploadState::QuotaReached {
+                resumes_at: "00:00".into()
+            }
+            .to_string(),
+            "daily quota reached, resumes at 00:00"
+        );
+        assert_eq!(
+            UploadState::Rejected("bad".into()).to_string(),
+            "server rejected: bad"
+        );
+        assert_eq!(UploadState::LocalOnly.to_string(), "local only");
+    }
+}
