@@ -1,6 +1,11 @@
 //! Command-line interface of `vitals`.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use clap::{Parser, Subcommand};
+
+use crate::agent::{self, AgentOptions, exit};
 
 /// Vitals: see this machine's CPU, memory and disks live; upload them only
 /// after you agree to the data policy.
@@ -19,17 +24,103 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Sample and upload without a window, for servers and VMs.
-    Agent,
+    Agent {
+        /// The Vitals server.
+        #[arg(long, env = "VITALS_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// Agree to this policy version without asking (scripted installs);
+        /// refused unless it is the server's current version.
+        #[arg(long, value_name = "VERSION")]
+        accept_policy: Option<String>,
+        /// Sampling interval in milliseconds (250–10000).
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(250..=10_000))]
+        interval_ms: u64,
+        /// Where the token and the upload queue live [default: the platform data directory].
+        #[arg(long, env = "VITALS_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Pair this machine with the instance the website created (website-first flow).
+    Pair {
+        /// The code the website shows, e.g. K7QF-2M9X.
+        code: String,
+        /// The Vitals server.
+        #[arg(long, env = "VITALS_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// Where the token lives [default: the platform data directory].
+        #[arg(long, env = "VITALS_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn init_logs() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VITALS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Runs what the command line asked for; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
-    let _ = cli;
-    println!(
-        "vitals {}: the window and agent are not built yet; see README.md",
-        env!("CARGO_PKG_VERSION")
-    );
-    0
+    let Some(command) = cli.command else {
+        println!(
+            "vitals {}: the desktop window is not built yet; `vitals agent` runs headless (see --help)",
+            env!("CARGO_PKG_VERSION")
+        );
+        return 0;
+    };
+    init_logs();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("vitals: cannot start: {e}");
+            return exit::LOCAL;
+        }
+    };
+    let result = rt.block_on(async {
+        match command {
+            Command::Agent {
+                server,
+                accept_policy,
+                interval_ms,
+                data_dir,
+            } => {
+                agent::run(AgentOptions {
+                    server,
+                    accept_policy,
+                    interval: Duration::from_millis(interval_ms),
+                    data_dir: data_dir.unwrap_or_else(agent::default_data_dir),
+                })
+                .await
+            }
+            Command::Pair {
+                code,
+                server,
+                data_dir,
+            } => {
+                agent::pair(
+                    &server,
+                    &code,
+                    &data_dir.unwrap_or_else(agent::default_data_dir),
+                )
+                .await
+            }
+        }
+    });
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("vitals: {}", e.message);
+            e.code
+        }
+    }
 }
 
 #[cfg(test)]
@@ -40,5 +131,11 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn interval_bounds_are_enforced() {
+        assert!(Cli::try_parse_from(["vitals", "agent", "--interval-ms", "100"]).is_err());
+        assert!(Cli::try_parse_from(["vitals", "agent", "--interval-ms", "250"]).is_ok());
     }
 }

@@ -7,6 +7,7 @@
 //! the HTTP uploader loop and the tray are still to come.
 #![warn(missing_docs)]
 
+pub mod agent;
 pub mod cli;
 pub mod history;
 pub mod queue;

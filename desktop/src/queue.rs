@@ -129,6 +129,47 @@ impl Queue {
         self.enforce_bounds()
     }
 
+    /// Adds a one-sample batch, folding it into the newest queued batch when
+    /// that one has never been sent and holds fewer than `max_samples`
+    /// samples. Only the oldest batch is ever sent, so any other one has
+    /// never left the machine and may still grow: a backlog then drains in
+    /// requests of many samples, and every batch keeps one `batch_id` from
+    /// its first send to its last retry.
+    pub fn push_or_fold(&mut self, batch: &Batch, max_samples: usize) -> io::Result<()> {
+        if self.entries.len() >= 2
+            && let Some(tail) = self.entries.back()
+        {
+            let path = self.path(tail.seq);
+            let old: Option<Batch> = fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            if let Some(mut old) = old
+                && old.cpu.len() + batch.cpu.len() <= max_samples
+                && old.row_count() + batch.row_count() <= vitals_shared::limits::MAX_ROWS_PER_BATCH
+            {
+                old.cpu.extend(batch.cpu.iter().cloned());
+                old.ram.extend(batch.ram.iter().cloned());
+                old.disc.extend(batch.disc.iter().cloned());
+                let body = serde_json::to_vec(&old).map_err(io::Error::other)?;
+                let tmp = self.dir.join(format!("{:020}.tmp", tail.seq));
+                {
+                    let mut f = fs::File::create(&tmp)?;
+                    f.write_all(&body)?;
+                    f.sync_all()?;
+                }
+                fs::rename(&tmp, &path)?;
+                sync_dir(&self.dir);
+                let grown = body.len() as u64;
+                if let Some(t) = self.entries.back_mut() {
+                    self.bytes = self.bytes - t.bytes + grown;
+                    t.bytes = grown;
+                }
+                return self.enforce_bounds();
+            }
+        }
+        self.push(batch)
+    }
+
     /// The oldest batch, without removing it. `Err(InvalidData)` means its
     /// file is damaged: call [`Queue::quarantine_front`].
     pub fn front(&self) -> Option<io::Result<Batch>> {
@@ -260,6 +301,34 @@ mod tests {
         }
         assert!(q.bytes() <= 250, "{}", q.bytes());
         assert_eq!(q.len() as u64 + q.dropped(), 4);
+    }
+
+    #[test]
+    fn backlog_folds_into_the_newest_unsent_batch_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut q = Queue::open(dir.path(), 100, 1 << 20).unwrap();
+        let first = batch(0);
+        q.push_or_fold(&first, 3).unwrap();
+        // The front is never folded into: it may already be on its way.
+        q.push_or_fold(&batch(1), 3).unwrap();
+        assert_eq!(q.len(), 2);
+        for ts in 2..6 {
+            q.push_or_fold(&batch(ts), 3).unwrap();
+        }
+        // front [0], then [1,2,3], then [4,5].
+        assert_eq!(q.len(), 3);
+        assert_eq!(q.front().unwrap().unwrap(), first);
+        q.pop_front().unwrap();
+        let b = q.front().unwrap().unwrap();
+        assert_eq!(
+            b.cpu.iter().map(|c| c.ts).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
+        // Survives a reopen, bytes accounted.
+        let bytes = q.bytes();
+        drop(q);
+        let q = Queue::open(dir.path(), 100, 1 << 20).unwrap();
+        assert_eq!((q.len(), q.bytes()), (2, bytes));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 // Test helpers outside #[test] fns panic on purpose when the world is wrong.
 #![allow(clippy::unwrap_used)]
 
+mod agent;
 mod binaries;
 mod durability;
 mod secrets;
