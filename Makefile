@@ -20,13 +20,14 @@ test: deps
 	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test --workspace --locked
 
-# Benchmarks (release builds; about 8 minutes). Results are printed as
+# Benchmarks (release builds; about 20 minutes). Results are printed as
 # Markdown and kept in bench/results/ (git-ignored); see docs/BENCHMARKS.md.
 BENCH = ./target/release/vitals-bench
 bench: deps
-	$(CARGO) build --release --locked -p vitals-server -p vitals-bench
+	$(CARGO) build --release --locked -p vitals-server -p vitals-bench -p vitals-desktop
 	mkdir -p bench/results
 	$(BENCH) bulk --rows 2000000 --clients 4 | tee bench/results/bulk.md
 	$(BENCH) reads --instances 100 --requests 500 | tee bench/results/reads.md
 	$(BENCH) agents --counts 2000 --seconds 60 | tee bench/results/agents.md
-	$(BENCH) agents --counts 3000,4000,5000,6000 --seconds 30 | tee bench/results/agents-ramp.md
+	$(BENCH) agents --counts 4000,5000,6000,7000 --seconds 30 | tee bench/results/agents-ramp.md
+	bash bench/agent-vs-top.sh 600 | tee bench/results/agent-vs-top.md

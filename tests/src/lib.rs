@@ -148,3 +148,26 @@ pub fn server_args(dir: &Path) -> Vec<String> {
 pub fn consent() -> serde_json::Value {
     serde_json::json!({"consent": {"accepted": true, "policy_version": vitals_shared::policy::version()}})
 }
+
+/// Timestamps of the rows of `metric` the server holds for `token`, from
+/// `GET /api/v1/me/export.csv` (first column), in the export's order.
+pub async fn exported_ts(http: &reqwest::Client, url: &str, token: &str, metric: &str) -> Vec<i64> {
+    let r = match http
+        .get(format!("{url}/api/v1/me/export.csv?metric={metric}"))
+        .bearer_auth(token)
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => panic!("export request failed: {e}"),
+    };
+    assert_eq!(r.status(), 200, "export answered {}", r.status());
+    let text = r.text().await.unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .map(|l| match l.split(',').next().and_then(|v| v.parse().ok()) {
+            Some(ts) => ts,
+            None => panic!("export line without a timestamp: {l:?}"),
+        })
+        .collect()
+}

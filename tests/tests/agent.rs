@@ -7,7 +7,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use vitals_tests::{TestServer, server_args, workspace_bin};
+use vitals_tests::{TestServer, exported_ts, server_args, workspace_bin};
 
 /// Kills the agent on drop.
 struct Agent(Child);
@@ -68,23 +68,6 @@ fn outage() -> Duration {
     Duration::from_secs(s)
 }
 
-async fn export(url: &str, token: &str, metric: &str) -> Vec<i64> {
-    let r = reqwest::Client::new()
-        .get(format!("{url}/api/v1/me/export.csv?metric={metric}"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.text()
-        .await
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').next().unwrap().parse().unwrap())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_loses_nothing_across_outages_and_restarts() {
     let sdir = tempfile::tempdir().unwrap();
@@ -135,9 +118,10 @@ async fn agent_loses_nothing_across_outages_and_restarts() {
     );
 
     let token = std::fs::read_to_string(adir.path().join("agent.token")).unwrap();
-    let cpu = export(&server.url(), token.trim(), "cpu").await;
-    let ram = export(&server.url(), token.trim(), "ram").await;
-    let disc = export(&server.url(), token.trim(), "disc").await;
+    let http = reqwest::Client::new();
+    let cpu = exported_ts(&http, &server.url(), token.trim(), "cpu").await;
+    let ram = exported_ts(&http, &server.url(), token.trim(), "ram").await;
+    let disc = exported_ts(&http, &server.url(), token.trim(), "disc").await;
     assert!(
         cpu.len() as f64 > cut.as_secs_f64() * 4.0 * 0.5,
         "only {} samples stored",

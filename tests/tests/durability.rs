@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use vitals_tests::{TestServer, consent, server_args};
+use vitals_tests::{TestServer, consent, exported_ts, server_args};
 
 fn batch(ts: i64) -> Value {
     json!({
@@ -35,24 +35,6 @@ async fn register(http: &reqwest::Client, url: &str) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-/// Timestamps of the rows of `metric` the server holds for `token`.
-async fn stored_ts(http: &reqwest::Client, url: &str, token: &str, metric: &str) -> Vec<i64> {
-    let r = http
-        .get(format!("{url}/api/v1/me/export.csv?metric={metric}"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.text()
-        .await
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').next().unwrap().parse().unwrap())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -130,7 +112,7 @@ async fn sigkill_mid_stream_loses_no_acknowledged_batch() {
             acked.len()
         );
         total_acked += acked.len();
-        let have: BTreeSet<i64> = stored_ts(&http, &url, token, "cpu")
+        let have: BTreeSet<i64> = exported_ts(&http, &url, token, "cpu")
             .await
             .into_iter()
             .collect();
@@ -168,14 +150,14 @@ async fn sigkill_mid_stream_loses_no_acknowledged_batch() {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let cpu = stored_ts(&http, &url, token, "cpu").await;
+        let cpu = exported_ts(&http, &url, token, "cpu").await;
         assert_eq!(
             cpu, want,
             "cpu rows are not exactly the sent batches, once each"
         );
-        assert_eq!(stored_ts(&http, &url, token, "ram").await, want);
+        assert_eq!(exported_ts(&http, &url, token, "ram").await, want);
         assert_eq!(
-            stored_ts(&http, &url, token, "disc").await.len(),
+            exported_ts(&http, &url, token, "disc").await.len(),
             2 * want.len()
         );
     }
