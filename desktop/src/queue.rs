@@ -2,8 +2,11 @@
 //! has answered them, across network loss, server restarts and app restarts.
 //!
 //! One file per batch, named by a sequence number, written to a temporary
-//! name, flushed to disk and renamed, so a crash leaves either the whole
-//! batch or nothing. Bounded by count and bytes (default: 24 hours of 1 Hz
+//! name and renamed, so a crash of the app leaves either the whole batch or
+//! nothing. Files are not fsynced per sample: a killed or restarted app loses
+//! nothing (the kernel holds the written file); only a crash of the whole
+//! operating system can lose the last seconds — the price of not waking the
+//! disk every second. Bounded by count and bytes (default: 24 hours of 1 Hz
 //! samples or 100 MB, whichever comes first); when full the oldest batch is
 //! dropped and counted, and the count survives restarts. A batch keeps its
 //! `batch_id` for its whole life, so resending it after an unanswered attempt
@@ -41,6 +44,9 @@ pub struct Queue {
     bytes: u64,
     next_seq: u64,
     dropped: u64,
+    /// The newest batch pushed, kept in memory so that sending it right away
+    /// does not read it back from disk.
+    cached: Option<(u64, Batch)>,
 }
 
 impl Queue {
@@ -79,6 +85,7 @@ impl Queue {
             bytes: entries.iter().map(|e| e.bytes).sum(),
             entries: entries.into(),
             dropped,
+            cached: None,
         };
         q.enforce_bounds()?;
         Ok(q)
@@ -116,16 +123,15 @@ impl Queue {
         {
             let mut f = fs::File::create(&tmp)?;
             f.write_all(&body)?;
-            f.sync_all()?;
         }
         fs::rename(&tmp, self.path(seq))?;
-        sync_dir(&self.dir);
         self.next_seq += 1;
         self.bytes += body.len() as u64;
         self.entries.push_back(Entry {
             seq,
             bytes: body.len() as u64,
         });
+        self.cached = Some((seq, batch.clone()));
         self.enforce_bounds()
     }
 
@@ -155,10 +161,11 @@ impl Queue {
                 {
                     let mut f = fs::File::create(&tmp)?;
                     f.write_all(&body)?;
-                    f.sync_all()?;
                 }
                 fs::rename(&tmp, &path)?;
-                sync_dir(&self.dir);
+                if self.cached.as_ref().is_some_and(|(s, _)| *s == tail.seq) {
+                    self.cached = None;
+                }
                 let grown = body.len() as u64;
                 if let Some(t) = self.entries.back_mut() {
                     self.bytes = self.bytes - t.bytes + grown;
@@ -174,6 +181,11 @@ impl Queue {
     /// file is damaged: call [`Queue::quarantine_front`].
     pub fn front(&self) -> Option<io::Result<Batch>> {
         let e = self.entries.front()?;
+        if let Some((seq, b)) = &self.cached
+            && *seq == e.seq
+        {
+            return Some(Ok(b.clone()));
+        }
         Some(fs::read(self.path(e.seq)).and_then(|b| {
             serde_json::from_slice(&b)
                 .map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
@@ -223,16 +235,6 @@ impl Queue {
         }
         Ok(())
     }
-}
-
-/// Flushes a directory entry (the rename) on systems that allow it.
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
 }
 
 #[cfg(test)]

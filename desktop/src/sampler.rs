@@ -73,7 +73,11 @@ pub struct Sampler {
     sys: System,
     disks: Disks,
     last: Instant,
+    last_list: Instant,
 }
+
+/// How often the list of mounted disks is read again.
+const RELIST_EVERY: Duration = Duration::from_secs(60);
 
 fn clamp_pct(v: f32) -> f64 {
     let v = f64::from(v);
@@ -104,6 +108,7 @@ impl Sampler {
             sys,
             disks,
             last: Instant::now(),
+            last_list: Instant::now(),
         })
     }
 
@@ -114,10 +119,16 @@ impl Sampler {
             .refresh_cpu_specifics(CpuRefreshKind::nothing().with_usage());
         self.sys
             .refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram().with_swap());
-        self.disks.refresh_specifics(
-            true,
-            DiskRefreshKind::nothing().with_storage().with_io_usage(),
-        );
+        let kind = DiskRefreshKind::nothing().with_storage().with_io_usage();
+        if self.last_list.elapsed() >= RELIST_EVERY {
+            // Re-read the mount table now and then to see new and gone disks.
+            self.disks.refresh_specifics(true, kind);
+            self.last_list = Instant::now();
+        } else {
+            for d in self.disks.iter_mut() {
+                d.refresh_specifics(kind);
+            }
+        }
         let elapsed = self.last.elapsed().as_secs_f64().max(1e-3);
         self.last = Instant::now();
 
