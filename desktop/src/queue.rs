@@ -44,8 +44,8 @@ pub struct Queue {
     bytes: u64,
     next_seq: u64,
     dropped: u64,
-    /// The newest batch pushed, kept in memory so that sending it right away
-    /// does not read it back from disk.
+    /// The newest batch, kept in memory so that sending it right away, or
+    /// folding the next sample into it, does not read it back from disk.
     cached: Option<(u64, Batch)>,
 }
 
@@ -115,22 +115,27 @@ impl Queue {
         self.dir.join(format!("{seq:020}{SUFFIX}"))
     }
 
-    /// Appends a batch durably (it is on disk when this returns).
-    pub fn push(&mut self, batch: &Batch) -> io::Result<()> {
+    /// Writes `batch` as the file of `seq`: to a temporary name, then renamed
+    /// into place, so a reader sees the old whole batch or the new one.
+    /// Returns the bytes written.
+    fn write_entry(&self, seq: u64, batch: &Batch) -> io::Result<u64> {
         let body = serde_json::to_vec(batch).map_err(io::Error::other)?;
-        let seq = self.next_seq;
         let tmp = self.dir.join(format!("{seq:020}.tmp"));
         {
             let mut f = fs::File::create(&tmp)?;
             f.write_all(&body)?;
         }
         fs::rename(&tmp, self.path(seq))?;
+        Ok(body.len() as u64)
+    }
+
+    /// Appends a batch (its file is in place when this returns).
+    pub fn push(&mut self, batch: &Batch) -> io::Result<()> {
+        let seq = self.next_seq;
+        let bytes = self.write_entry(seq, batch)?;
         self.next_seq += 1;
-        self.bytes += body.len() as u64;
-        self.entries.push_back(Entry {
-            seq,
-            bytes: body.len() as u64,
-        });
+        self.bytes += bytes;
+        self.entries.push_back(Entry { seq, bytes });
         self.cached = Some((seq, batch.clone()));
         self.enforce_bounds()
     }
@@ -143,35 +148,32 @@ impl Queue {
     /// its first send to its last retry.
     pub fn push_or_fold(&mut self, batch: &Batch, max_samples: usize) -> io::Result<()> {
         if self.entries.len() >= 2
-            && let Some(tail) = self.entries.back()
+            && let Some(tail_seq) = self.entries.back().map(|t| t.seq)
         {
-            let path = self.path(tail.seq);
-            let old: Option<Batch> = fs::read(&path)
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok());
-            if let Some(mut old) = old
-                && old.cpu.len() + batch.cpu.len() <= max_samples
-                && old.row_count() + batch.row_count() <= vitals_shared::limits::MAX_ROWS_PER_BATCH
-            {
-                old.cpu.extend(batch.cpu.iter().cloned());
-                old.ram.extend(batch.ram.iter().cloned());
-                old.disc.extend(batch.disc.iter().cloned());
-                let body = serde_json::to_vec(&old).map_err(io::Error::other)?;
-                let tmp = self.dir.join(format!("{:020}.tmp", tail.seq));
+            // The newest batch is normally in memory; read it only after a restart.
+            let old = match self.cached.take() {
+                Some((seq, b)) if seq == tail_seq => Some(b),
+                _ => fs::read(self.path(tail_seq))
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Batch>(&b).ok()),
+            };
+            if let Some(mut old) = old {
+                if old.cpu.len() + batch.cpu.len() <= max_samples
+                    && old.row_count() + batch.row_count()
+                        <= vitals_shared::limits::MAX_ROWS_PER_BATCH
                 {
-                    let mut f = fs::File::create(&tmp)?;
-                    f.write_all(&body)?;
+                    old.cpu.extend(batch.cpu.iter().cloned());
+                    old.ram.extend(batch.ram.iter().cloned());
+                    old.disc.extend(batch.disc.iter().cloned());
+                    let grown = self.write_entry(tail_seq, &old)?;
+                    if let Some(t) = self.entries.back_mut() {
+                        self.bytes = self.bytes - t.bytes + grown;
+                        t.bytes = grown;
+                    }
+                    self.cached = Some((tail_seq, old));
+                    return self.enforce_bounds();
                 }
-                fs::rename(&tmp, &path)?;
-                if self.cached.as_ref().is_some_and(|(s, _)| *s == tail.seq) {
-                    self.cached = None;
-                }
-                let grown = body.len() as u64;
-                if let Some(t) = self.entries.back_mut() {
-                    self.bytes = self.bytes - t.bytes + grown;
-                    t.bytes = grown;
-                }
-                return self.enforce_bounds();
+                self.cached = Some((tail_seq, old));
             }
         }
         self.push(batch)
