@@ -19,6 +19,11 @@ run: deps
 test: deps
 	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test --workspace --locked
+	@if [ -n "$$VITALS_TEST_Q" ]; then \
+		$(CARGO) test --locked -p vitals-server --lib real_q -- --ignored; \
+	else \
+		echo "skipped: VITALS_TEST_Q not set (the real-q tests of the kdb+ store did not run)"; \
+	fi
 
 # Benchmarks (release builds; about 20 minutes). Results are printed as
 # Markdown and kept in bench/results/ (git-ignored); see docs/BENCHMARKS.md.

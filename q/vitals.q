@@ -50,10 +50,25 @@ discCols:`instance_id`batch_id`ts`mount`used_bytes`total_bytes`read_bps`write_bp
 / ncpu, nram, ndisc. `c`, `r`, `d` hold the rows of all those batches with a
 / batch_id column saying which batch each row belongs to.
 / Each batch is judged on its own, in order: `unknown (no such instance),
-/ `dup (batch id already stored: nothing stored again), `quota (one of its
-/ tables would pass `limit` rows today: nothing of it stored) or `ok.
-/ Returns a table: status, and the instance's cpu/ram/disc rows today after
-/ that batch, so every instance gets its own answer.
+/ `dup (batch id already stored: nothing stored again), `exists (one of its
+/ rows has a timestamp already stored for that series: nothing of it stored;
+/ tbl and ts name the first such row), `quota (one of its tables would pass
+/ `limit` rows today: nothing of it stored) or `ok.
+/ Returns a table: status, the instance's cpu/ram/disc rows today after that
+/ batch (so every instance gets its own answer), tbl and ts.
+.vitals.keyCols:`cpu`ram`disc!(`instance_id`ts;`instance_id`ts;`instance_id`mount`ts)
+/ For each row of x (bound for table t): is its key already stored?
+.vitals.stored:{[t;x]
+  k:.vitals.keyCols t;
+  (k#x) in k#select from (get t) where instance_id in distinct x`instance_id}
+/ First timestamp of batch bid in x whose key is stored (s) or taken by a
+/ batch accepted earlier in this call (ok); 0Np when none.
+.vitals.clash:{[t;x;s;bid;ok]
+  i:where bid=x`batch_id;
+  if[0=count i; :0Np];
+  k:.vitals.keyCols t;
+  hit:s[i] or (k#x i) in k#select from x where batch_id in ok;
+  $[any hit; first x[`ts] i where hit; 0Np]}
 .vitals.ingest:{[day;limit;b;c;r;d]
   .vitals.need[-14h=type day; "ingest: day must be a date"];
   .vitals.need[-7h=type limit; "ingest: limit must be a long"];
@@ -64,26 +79,30 @@ discCols:`instance_id`batch_id`ts`mount`used_bytes`total_bytes`read_bps`write_bp
   .vitals.need[all 9h=type each c`cores_pct; "ingest cpu: cores_pct must be float vectors"];
   / Today's counters per instance, zero where they count another day.
   inst:key[instances]`instance_id;
-  cnt:{[day;iid] $[iid in key[instances]`instance_id;
-      [x:instances iid; $[day=x`quota_day; x`cpu_rows`ram_rows`disc_rows; 0 0 0]];
-      0 0 0]}[day] each inst;
+  cnt:{[day;iid] x:instances iid; $[day=x`quota_day; x`cpu_rows`ram_rows`disc_rows; 0 0 0]}[day] each inst;
   counts:inst!cnt;
   seen:exec batch_id by instance_id from batches;
-  status:();
-  after:();
+  sc:.vitals.stored[`cpu;c]; sr:.vitals.stored[`ram;r]; sd:.vitals.stored[`disc;d];
+  status:`symbol$(); after:(); tbl:`symbol$(); tss:`timestamp$();
   ok:`guid$();
   i:0;
   while[i<count b;
     x:b i;
     iid:x`instance_id;
+    bid:x`batch_id;
     n:x`ncpu`nram`ndisc;
+    cl:(.vitals.clash[`cpu;c;sc;bid;ok];.vitals.clash[`ram;r;sr;bid;ok];.vitals.clash[`disc;d;sd;bid;ok]);
+    ci:first where not null cl;
     st:$[not iid in inst; `unknown;
-      x[`batch_id] in (seen iid),ok; `dup;
+      bid in (seen iid),ok; `dup;
+      not null ci; `exists;
       any (n>0) & limit<counts[iid]+n; `quota;
       `ok];
-    if[st=`ok; counts[iid]+:n; ok,:x`batch_id];
+    if[st=`ok; counts[iid]+:n; ok,:bid];
     status,:st;
     after,:enlist $[iid in inst; counts iid; 0 0 0];
+    tbl,:$[st=`exists; `cpu`ram`disc ci; `];
+    tss,:$[st=`exists; cl ci; 0Np];
     i+:1];
   / Insert the accepted batches' rows, then record their ids and counters.
   keep:{[ok;t] delete batch_id from select from t where batch_id in ok}[ok];
@@ -98,7 +117,7 @@ discCols:`instance_id`batch_id`ts`mount`used_bytes`total_bytes`read_bps`write_bp
     `instances upsert ([instance_id:touched] consent_at:instances[touched;`consent_at];
       policy_version:instances[touched;`policy_version]; quota_day:(count touched)#day;
       cpu_rows:v[;0]; ram_rows:v[;1]; disc_rows:v[;2])];
-  ([] status:status; cpu:after[;0]; ram:after[;1]; disc:after[;2])}
+  ([] status:status; cpu:`long$after[;0]; ram:`long$after[;1]; disc:`long$after[;2]; tbl:tbl; ts:tss)}
 
 / ---- reads (always clamped to [lo, hi): the current Warsaw day) ------------
 
@@ -112,10 +131,10 @@ discCols:`instance_id`batch_id`ts`mount`used_bytes`total_bytes`read_bps`write_bp
   .vitals.need[metric in `cpu`ram`disc; "series: metric must be `cpu`ram`disc"];
   rg:.vitals.range[lo;hi;from;to];
   $[metric=`cpu;
-      `ts xasc select ts, value:usage_pct from cpu where instance_id=iid, ts within (rg 0;rg[1]-1);
+      `ts xasc select ts, v:usage_pct from cpu where instance_id=iid, ts within (rg 0;rg[1]-1);
     metric=`ram;
-      `ts xasc select ts, value:.vitals.pct[used_bytes;total_bytes] from ram where instance_id=iid, ts within (rg 0;rg[1]-1);
-      `ts xasc select ts, value:.vitals.pct[used_bytes;total_bytes] from disc where instance_id=iid, mount=mount, ts within (rg 0;rg[1]-1)]}
+      `ts xasc select ts, v:.vitals.pct[used_bytes;total_bytes] from ram where instance_id=iid, ts within (rg 0;rg[1]-1);
+      `ts xasc select ts, v:.vitals.pct[used_bytes;total_bytes] from disc where instance_id=iid, mount=mount, ts within (rg 0;rg[1]-1)]}
 
 / Mounts with rows in the day, sorted.
 .vitals.mounts:{[iid;lo;hi] asc exec distinct mount from disc where instance_id=iid, ts within (lo;hi-1)}
@@ -133,25 +152,36 @@ discCols:`instance_id`batch_id`ts`mount`used_bytes`total_bytes`read_bps`write_bp
     `count`avg`median`min`max`p95!(count v;avg v;med v;min v;max v;.vitals.p95 v)]}
 
 / Statistics of the day, overall and per upload session (a gap of more than
-/ `gapMs` milliseconds between consecutive samples of any table starts one).
+/ `gapMs` milliseconds between consecutive samples of any table starts one),
+/ as one flat table so a client needs no knowledge of nested q shapes:
+/ one row per (session, metric, mount); session -1 is the whole day, its
+/ start/end the first and last sample. Columns: session start end metric
+/ mount start end cnt mean mdn mn mx p95 (disc rows name their mount, others
+/ the null symbol).
+.vitals.statsEmpty:([] session:`long$(); metric:`symbol$(); mount:`symbol$();
+  start:`timestamp$(); end:`timestamp$(); cnt:`long$(); mean:`float$(); mdn:`float$();
+  mn:`float$(); mx:`float$(); p95:`float$())
 .vitals.stats:{[iid;lo;hi;gapMs]
+  .vitals.need[.vitals.isGuid iid; "stats: instance id must be a guid"];
   w:(lo;hi-1);
-  c:select ts, v:usage_pct from cpu where instance_id=iid, ts within w;
-  r:select ts, v:.vitals.pct[used_bytes;total_bytes] from ram where instance_id=iid, ts within w;
-  d:select ts, mount, v:.vitals.pct[used_bytes;total_bytes] from disc where instance_id=iid, ts within w;
-  all_ts:asc distinct (c`ts),(r`ts),d`ts;
+  c:select ts, metric:`cpu, mount:`, v:usage_pct from cpu where instance_id=iid, ts within w;
+  r:select ts, metric:`ram, mount:`, v:.vitals.pct[used_bytes;total_bytes] from ram where instance_id=iid, ts within w;
+  d:select ts, metric:`disc, mount, v:.vitals.pct[used_bytes;total_bytes] from disc where instance_id=iid, ts within w;
+  x:c,r,d;
+  all_ts:asc distinct x`ts;
   gap:`timespan$1000000*gapMs;
   / Indices where a session starts: the first sample, and each sample more
-  / than `gap` after the one before. A session ends just before the next start.
+  / than `gap` after the one before. A session ends at its last sample.
   si:$[count all_ts; where 1b,gap<1_ deltas all_ts; `long$()];
   starts:all_ts si;
   ends:all_ts -1+1_ si,count all_ts;
-  perMount:{[d;w] m:asc distinct exec mount from d where ts within w;
-    m!{[d;w;m] .vitals.summary exec v from d where mount=m, ts within w}[d;w] each m};
-  sess:{[c;r;d;pm;s;e] w:(s;e);
-    `start`end`cpu`ram`disc!(s;e;.vitals.summary exec v from c where ts within w;
-      .vitals.summary exec v from r where ts within w; pm[d;w])}[c;r;d;perMount]'[starts;ends];
-  `cpu`ram`disc`sessions!(.vitals.summary c`v; .vitals.summary r`v; perMount[d;w]; sess)}
+  x:update session:starts bin ts from x;
+  one:{[x;sess;s;e]
+    0!select start:s, end:e, cnt:count v, mean:avg v, mdn:med v, mn:min v, mx:max v,
+      p95:.vitals.p95 v by session:sess, metric, mount from x};
+  whole:$[count x; one[x;-1;first all_ts;last all_ts]; .vitals.statsEmpty];
+  per:raze {[one;x;s;e;i] one[select from x where session=i;i;s;e]}[one;x]'[starts;ends;til count starts];
+  `session`metric`mount xasc whole,per}
 
 / ---- erasing ---------------------------------------------------------------
 

@@ -72,20 +72,34 @@ res:.vitals.ingest[day;11] . both
 .t.eq["p95 of 1..20";.vitals.p95 1+til 20;19]
 .t.eq["p95 of 1..101";.vitals.p95 1+til 101;96]
 s:.vitals.stats[a;lo;hi;300000]
-.t.eq["stats cpu";s[`cpu]`count`avg`median`min`max`p95;(3;1f;1f;0f;2f;2f)]
-.t.eq["stats disc mounts";key s`disc;`$("/";"/home")]
-.t.eq["one session";count s`sessions;1]
-.t.eq["empty stats";.vitals.stats["G"$"00000000-0000-0000-0000-0000000000ee";lo;hi;300000][`cpu;`count];0]
+dayCpu:first select from s where session=-1, metric=`cpu
+.t.eq["stats cpu";dayCpu`cnt`mean`mdn`mn`mx`p95;(3;1f;1f;0f;2f;2f)]
+.t.eq["stats disc mounts";exec mount from s where session=-1, metric=`disc;`$("/";"/home")]
+.t.eq["one session";exec distinct session from s where session>=0;enlist 0]
+.t.eq["session bounds";exec first start from s where session=0;t0]
+.t.eq["empty stats";count .vitals.stats["G"$"00000000-0000-0000-0000-0000000000ee";lo;hi;300000];0]
+/ A second session after a gap of more than five minutes (g2's rows at +10 min were refused, b's are another instance).
+g3:mk[a;"G"$"10000000-0000-0000-0000-000000000003";1]
+g3[1;`ts]:enlist t0+0D01; g3[2;`ts]:enlist t0+0D01; g3[3;`ts]:2#t0+0D01
+.t.eq["later batch ok";exec status from ing[1000;g3];enlist`ok]
+.t.eq["two sessions";exec distinct session from .vitals.stats[a;lo;hi;300000] where session>=0;0 1]
+
+/ ingest refuses rows whose timestamp is already stored, naming the first
+gx:mk[a;"G"$"10000000-0000-0000-0000-000000000004";1]
+rx:ing[1000;gx]
+.t.eq["exists status";exec status from rx;enlist`exists]
+.t.eq["exists names table and ts";first[rx]`tbl`ts;(`cpu;t0)]
+.t.eq["exists stores nothing";.vitals.rowCounts[]`cpu;5]
 
 / erase and clearDay
 old:mk[a;"G"$"30000000-0000-0000-0000-000000000001";1]
 old[1;`ts]:enlist lo-0D00:00:01; old[2;`ts]:enlist lo-0D00:00:01; old[3;`ts]:2#lo-0D00:00:01
 ing[1000;old]
 .t.eq["clearDay";.vitals.clearDay[lo;hi;day];`cpu`ram`disc!1 1 2]
-.t.eq["clearDay keeps today";.vitals.rowCounts[];`cpu`ram`disc!4 4 8]
+.t.eq["clearDay keeps today";.vitals.rowCounts[];`cpu`ram`disc!5 5 10]
 .t.eq["grouped attribute kept";attr cpu`instance_id;`g]
 .t.eq["erase b";.vitals.erase b;`cpu`ram`disc!1 1 2]
-.t.eq["erase leaves a";.vitals.rowCounts[];`cpu`ram`disc!3 3 6]
+.t.eq["erase leaves a";.vitals.rowCounts[];`cpu`ram`disc!4 4 8]
 .t.err["erase unknown";.vitals.erase;enlist b]
 
 / access control

@@ -24,9 +24,14 @@ pub struct Cli {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "VITALS_LISTEN", value_name = "ADDR:PORT")]
     pub listen: Option<SocketAddr>,
-    /// Storage: `sqlite:PATH` [default: sqlite: + vitals.sqlite in the data directory].
+    /// Storage: `sqlite:PATH`, `kdb://USER:PASSWORD@HOST:PORT` or
+    /// `kdb+unix://USER:PASSWORD@localhost:PORT` [default: sqlite: + vitals.sqlite in the data directory].
     #[arg(long, env = "VITALS_STORE", value_name = "URL")]
     pub store: Option<String>,
+    /// With a kdb+ store: `direct` (one q process holds the tables) or
+    /// `tick` (tickerplant + RDB; not built yet) [default: direct].
+    #[arg(long, env = "VITALS_KDB_MODE", value_name = "MODE")]
+    pub kdb_mode: Option<String>,
     /// TLS certificate chain, PEM (with --tls-key).
     #[arg(long, env = "VITALS_TLS_CERT", value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
@@ -83,6 +88,7 @@ pub enum LogFormat {
 struct FileConfig {
     listen: Option<SocketAddr>,
     store: Option<String>,
+    kdb_mode: Option<String>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     behind_proxy: Option<bool>,
@@ -103,12 +109,15 @@ struct FileConfig {
 pub enum StoreSpec {
     /// The embedded SQLite file.
     Sqlite(PathBuf),
+    /// A q process running `q/vitals.q` (direct mode).
+    Kdb(crate::store::kdb::conn::Target),
 }
 
 impl fmt::Display for StoreSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreSpec::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
+            StoreSpec::Kdb(t) => write!(f, "{t}"),
         }
     }
 }
@@ -241,6 +250,20 @@ impl Settings {
 
         let store_text = cli.store.or(file.store);
         let store = parse_store(store_text.as_deref(), &data_dir)?;
+        match cli.kdb_mode.or(file.kdb_mode).as_deref() {
+            None | Some("direct") => {}
+            Some("tick") => {
+                return Err(ConfigError::Invalid(
+                    "--kdb-mode tick (tickerplant and RDB) is not built yet; use --kdb-mode direct"
+                        .into(),
+                ));
+            }
+            Some(other) => {
+                return Err(ConfigError::Invalid(format!(
+                    "--kdb-mode '{other}' is not a mode: use direct or tick"
+                )));
+            }
+        }
         let tls = match (cli.tls_cert.or(file.tls_cert), cli.tls_key.or(file.tls_key)) {
             (Some(c), Some(k)) => Some((c, k)),
             (None, None) => None,
@@ -336,15 +359,16 @@ fn parse_store(text: Option<&str>, data_dir: &Path) -> Result<StoreSpec, ConfigE
             StoreSpec::Sqlite(PathBuf::from(path))
         });
     }
-    if text.starts_with("kdb://") {
-        return Err(ConfigError::Invalid(
-            "the kdb+ store is not available in this build yet; use --store sqlite:PATH".into(),
-        ));
+    if text.starts_with("kdb://") || text.starts_with("kdb+unix://") {
+        return crate::store::kdb::conn::Target::parse(text)
+            .map(StoreSpec::Kdb)
+            .map_err(|e| ConfigError::Invalid(format!("--store: {e}")));
     }
     // Never echo a URL that may hold a password.
     let scheme = text.split_once(':').map_or(text, |(s, _)| s);
     Err(ConfigError::Invalid(format!(
-        "unknown store '{scheme}': use --store sqlite:PATH (or kdb://user:pass@host:port)"
+        "unknown store '{scheme}': use --store sqlite:PATH, kdb://USER:PASSWORD@HOST:PORT \
+         or kdb+unix://USER:PASSWORD@localhost:PORT"
     )))
 }
 
@@ -459,5 +483,35 @@ mod tests {
             .to_string();
         assert!(e.contains("'postgres'") && !e.contains("hunter2"), "{e}");
         assert!(Cli::try_parse_from(["vitals-server", "--daily-rows", "-1"]).is_err());
+    }
+
+    #[test]
+    fn kdb_store_urls() {
+        let s = parse(&["--store", "kdb://vitals:hunter2@db.local:5010"]).unwrap();
+        assert_eq!(s.store.to_string(), "kdb://vitals:***@db.local:5010");
+        assert!(!format!("{s:?}").contains("hunter2"));
+        let s = parse(&["--store", "kdb+unix://vitals:hunter2@localhost:5010"]).unwrap();
+        assert_eq!(s.store.to_string(), "kdb+unix://vitals:***@localhost:5010");
+        for (url, want) in [
+            ("kdb://db:5010", "USER:PASSWORD"),
+            ("kdb://vitals@db:5010", "USER:PASSWORD"),
+            ("kdb://vitals:hunter2@db", "needs a port"),
+            ("kdb://vitals:hunter2@db:0", "1 to 65535"),
+            ("kdb://vitals:hunter2@db:x", "1 to 65535"),
+            ("kdb+unix://vitals:hunter2@other:5010", "this host only"),
+        ] {
+            let e = parse(&["--store", url]).unwrap_err().to_string();
+            assert!(e.contains(want) && !e.contains("hunter2"), "{url}: {e}");
+        }
+        let kdb = ["--store", "kdb://vitals:pw@127.0.0.1:5010"];
+        assert!(parse(&[&kdb[..], &["--kdb-mode", "direct"]].concat()).is_ok());
+        let e = parse(&[&kdb[..], &["--kdb-mode", "tick"]].concat())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not built yet"), "{e}");
+        let e = parse(&[&kdb[..], &["--kdb-mode", "fast"]].concat())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("direct or tick"), "{e}");
     }
 }

@@ -19,6 +19,8 @@ use crate::config::{Cli, LogFormat, Settings, StoreSpec};
 use crate::secret::ServerSecret;
 use crate::state::{AppState, Exposure};
 use crate::store::Store;
+use crate::store::kdb::KdbStore;
+use crate::store::kdb::conn::LinkOptions;
 use crate::store::sqlite::SqliteStore;
 
 /// How long in-flight requests get to finish on shutdown.
@@ -56,6 +58,10 @@ pub enum LaunchError {
 pub fn open_store(spec: &StoreSpec) -> Result<Arc<dyn Store>, LaunchError> {
     match spec {
         StoreSpec::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
+        StoreSpec::Kdb(target) => Ok(Arc::new(KdbStore::new(
+            target.clone(),
+            LinkOptions::default(),
+        ))),
     }
 }
 

@@ -1,13 +1,14 @@
 //! Storage: one async trait, several backends, one conformance suite.
 //!
 //! - [`sqlite::SqliteStore`]: the embedded default, a real SQLite file.
-//! - a kdb+ backend is to implement the same trait (q side in `q/`).
+//! - [`kdb::KdbStore`]: kdb+ over IPC, calling the q functions of `q/vitals.q`.
 //!
 //! Every backend must pass the `conformance` suite (a test-only module, run
 //! from each backend's tests).
 //! A backend stores a batch wholly or not at all, and answers only after the
 //! commit.
 
+pub mod kdb;
 pub mod sqlite;
 
 #[cfg(test)]
