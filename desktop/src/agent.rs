@@ -77,17 +77,17 @@ pub fn default_data_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("vitals-data"))
 }
 
-fn token_path(dir: &Path) -> PathBuf {
+pub(crate) fn token_path(dir: &Path) -> PathBuf {
     dir.join("agent.token")
 }
 
-fn read_token(dir: &Path) -> Option<String> {
+pub(crate) fn read_token(dir: &Path) -> Option<String> {
     let t = std::fs::read_to_string(token_path(dir)).ok()?;
     let t = t.trim().to_owned();
     (!t.is_empty()).then_some(t)
 }
 
-fn write_token(dir: &Path, token: &str) -> Result<(), AgentError> {
+pub(crate) fn write_token(dir: &Path, token: &str) -> Result<(), AgentError> {
     let local = |e: std::io::Error| {
         fail(
             exit::LOCAL,
@@ -111,11 +111,11 @@ fn write_token(dir: &Path, token: &str) -> Result<(), AgentError> {
     Ok(())
 }
 
-fn forget_token(dir: &Path) {
+pub(crate) fn forget_token(dir: &Path) {
     let _ = std::fs::remove_file(token_path(dir));
 }
 
-fn client() -> Result<reqwest::Client, AgentError> {
+pub(crate) fn client() -> Result<reqwest::Client, AgentError> {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
         .connect_timeout(Duration::from_secs(5))
@@ -123,11 +123,14 @@ fn client() -> Result<reqwest::Client, AgentError> {
         .map_err(|e| fail(exit::LOCAL, format!("cannot set up HTTPS: {e}")))
 }
 
-fn base(server: &str) -> String {
+pub(crate) fn base(server: &str) -> String {
     server.trim_end_matches('/').to_owned()
 }
 
-async fn fetch_policy(http: &reqwest::Client, server: &str) -> Result<Policy, AgentError> {
+pub(crate) async fn fetch_policy(
+    http: &reqwest::Client,
+    server: &str,
+) -> Result<Policy, AgentError> {
     let url = format!("{}/api/v1/policy", base(server));
     let r = http
         .get(&url)
@@ -183,18 +186,27 @@ async fn consent_and_register(
             }
         }
     }
+    register(http, &opts.server, policy.version).await
+}
+
+/// Registers with consent to `policy_version`; returns the token.
+pub(crate) async fn register(
+    http: &reqwest::Client,
+    server: &str,
+    policy_version: String,
+) -> Result<String, AgentError> {
     let body = RegisterRequest {
         consent: vitals_shared::wire::Consent {
             accepted: true,
-            policy_version: policy.version,
+            policy_version,
         },
     };
     let r = http
-        .post(format!("{}/api/v1/instances", base(&opts.server)))
+        .post(format!("{}/api/v1/instances", base(server)))
         .json(&body)
         .send()
         .await
-        .map_err(|e| fail(exit::SERVER, format!("cannot reach '{}': {e}", opts.server)))?;
+        .map_err(|e| fail(exit::SERVER, format!("cannot reach '{server}': {e}")))?;
     let status = r.status();
     if status.as_u16() != 201 {
         let text = r.text().await.unwrap_or_default();
@@ -212,7 +224,16 @@ async fn consent_and_register(
 
 /// `vitals pair CODE`: takes the token of the instance the website created.
 pub async fn pair(server: &str, code: &str, data_dir: &Path) -> Result<(), AgentError> {
-    let http = client()?;
+    let token = claim_code(&client()?, server, code).await?;
+    write_token(data_dir, &token)
+}
+
+/// Exchanges a pairing code for the instance's token.
+pub(crate) async fn claim_code(
+    http: &reqwest::Client,
+    server: &str,
+    code: &str,
+) -> Result<String, AgentError> {
     let r = http
         .post(format!("{}/api/v1/pairing/claim", base(server)))
         .json(&serde_json::json!({ "code": code }))
@@ -243,13 +264,13 @@ pub async fn pair(server: &str, code: &str, data_dir: &Path) -> Result<(), Agent
         .json()
         .await
         .map_err(|e| fail(exit::SERVER, format!("bad pairing answer: {e}")))?;
-    let token = v["token"]
+    v["token"]
         .as_str()
-        .ok_or_else(|| fail(exit::SERVER, "the pairing answer has no token"))?;
-    write_token(data_dir, token)
+        .map(str::to_owned)
+        .ok_or_else(|| fail(exit::SERVER, "the pairing answer has no token"))
 }
 
-fn to_batch(s: Sample) -> Batch {
+pub(crate) fn to_batch(s: Sample) -> Batch {
     Batch {
         batch_id: uuid::Uuid::new_v4(),
         cpu: vec![s.cpu],
@@ -258,7 +279,7 @@ fn to_batch(s: Sample) -> Batch {
     }
 }
 
-fn set_state(shared: &Mutex<UploadState>, new: UploadState) {
+pub(crate) fn set_state(shared: &Mutex<UploadState>, new: UploadState) {
     if let Ok(mut s) = shared.lock()
         && *s != new
     {
@@ -268,7 +289,7 @@ fn set_state(shared: &Mutex<UploadState>, new: UploadState) {
 }
 
 /// Drains the queue to the server until the token stops working.
-async fn upload_loop(
+pub(crate) async fn upload_loop(
     server: String,
     token: String,
     queue: Arc<Mutex<Queue>>,

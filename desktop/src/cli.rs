@@ -65,14 +65,10 @@ fn init_logs() {
 
 /// Runs what the command line asked for; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
-    let Some(command) = cli.command else {
-        println!(
-            "vitals {}: the desktop window is not built yet; `vitals agent` runs headless (see --help)",
-            env!("CARGO_PKG_VERSION")
-        );
-        return 0;
-    };
     init_logs();
+    let Some(command) = cli.command else {
+        return run_window(cli.tray);
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -119,6 +115,59 @@ pub fn run(cli: Cli) -> i32 {
         Err(e) => {
             eprintln!("vitals: {}", e.message);
             e.code
+        }
+    }
+}
+
+/// The desktop window (sampling starts at once; upload only after consent).
+fn run_window(tray: bool) -> i32 {
+    use crate::app::VitalsApp;
+    use crate::engine::Engine;
+    use crate::settings::{SettingsFile, default_config_dir};
+
+    if tray {
+        eprintln!("vitals: the tray is not built yet; opening the window instead");
+    }
+    let config_dir = std::env::var_os("VITALS_CONFIG_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(default_config_dir);
+    let data_dir = std::env::var_os("VITALS_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(agent::default_data_dir);
+    let mut file = SettingsFile::in_dir(&config_dir);
+    let (settings, note) = file.load();
+    if let Some(n) = &note {
+        tracing::warn!("{n}");
+    }
+    let options = eframe::NativeOptions {
+        viewport: eframe::egui::ViewportBuilder::default()
+            .with_title("Vitals")
+            .with_app_id("vitals")
+            .with_inner_size([1180.0, 800.0])
+            .with_min_inner_size([640.0, 420.0]),
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        "Vitals",
+        options,
+        Box::new(move |cc| {
+            let ctx = cc.egui_ctx.clone();
+            let engine = Engine::start(
+                settings,
+                data_dir,
+                std::sync::Arc::new(move || ctx.request_repaint()),
+            )?;
+            Ok(Box::new(VitalsApp::new(engine, file, note)))
+        }),
+    );
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!(
+                "vitals: cannot open the window: {e}\n\
+                 (no display? `vitals agent` samples and uploads without one)"
+            );
+            exit::LOCAL
         }
     }
 }

@@ -28,6 +28,12 @@ pub enum Series {
     Swap,
     /// Disk used percent of a mount.
     DiscUsed(String),
+    /// Busy percent of one logical core.
+    Core(usize),
+    /// Bytes read per second from a mount.
+    DiscRead(String),
+    /// Bytes written per second to a mount.
+    DiscWrite(String),
 }
 
 impl Series {
@@ -40,6 +46,9 @@ impl Series {
                 s.ram.swap_total_bytes,
             )),
             Series::DiscUsed(m) => s.disc.iter().find(|d| &d.mount == m).map(|d| d.used_pct()),
+            Series::Core(i) => s.cpu.cores_pct.get(*i).copied(),
+            Series::DiscRead(m) => s.disc.iter().find(|d| &d.mount == m).map(|d| d.read_bps),
+            Series::DiscWrite(m) => s.disc.iter().find(|d| &d.mount == m).map(|d| d.write_bps),
         }
     }
 }
@@ -96,8 +105,19 @@ impl History {
         for d in &s.disc {
             let key = Series::DiscUsed(d.mount.clone());
             if !self.stats.contains_key(&key) {
-                self.stats.insert(key, RollingStats::new(self.window));
+                for k in [
+                    key,
+                    Series::DiscRead(d.mount.clone()),
+                    Series::DiscWrite(d.mount.clone()),
+                ] {
+                    self.stats.insert(k, RollingStats::new(self.window));
+                }
             }
+        }
+        for i in 0..s.cpu.cores_pct.len() {
+            self.stats
+                .entry(Series::Core(i))
+                .or_insert_with(|| RollingStats::new(self.window));
         }
         for k in [Series::Cpu, Series::Ram, Series::Swap] {
             self.stats
@@ -123,6 +143,15 @@ impl History {
                     st.push(v);
                 }
             }
+        }
+    }
+
+    /// Seconds from the oldest to the newest sample in the window.
+    pub fn window_span_secs(&self) -> f64 {
+        let start = self.samples.len().saturating_sub(self.window);
+        match (self.samples.get(start), self.samples.back()) {
+            (Some(a), Some(b)) => (b.cpu.ts - a.cpu.ts) as f64 / 1000.0,
+            _ => 0.0,
         }
     }
 
@@ -213,6 +242,9 @@ mod tests {
         let s = h.stats(&Series::Cpu).unwrap();
         assert_eq!((s.count, s.min, s.mean), (5, 20.0, 40.0));
         assert_eq!(h.mounts(), vec!["/".to_owned()]);
+        assert_eq!(h.stats(&Series::Core(0)).unwrap().max, 60.0);
+        assert_eq!(h.stats(&Series::DiscRead("/".into())).unwrap().count, 5);
+        assert!(h.stats(&Series::Core(1)).is_none());
     }
 
     #[test]

@@ -8,3 +8,4 @@ mod binaries;
 mod durability;
 mod secrets;
 mod tls;
+mod window;
