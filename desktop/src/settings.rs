@@ -196,7 +196,7 @@ mod tests {
             ("interval_ms = 5", "from 250 to 10000"),
             ("colour = 1", "unknown field"),
             ("server_url = \"ftp://x\"", "https://"),
-            ("[[[", "invalid"),
+            ("[[[", "is not valid"),
         ] {
             std::fs::write(dir.path().join("settings.toml"), bad).unwrap();
             let mut f = SettingsFile::in_dir(dir.path());
