@@ -125,9 +125,6 @@ fn run_window(tray: bool) -> i32 {
     use crate::engine::Engine;
     use crate::settings::{SettingsFile, default_config_dir};
 
-    if tray {
-        eprintln!("vitals: the tray is not built yet; opening the window instead");
-    }
     let config_dir = std::env::var_os("VITALS_CONFIG_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(default_config_dir);
@@ -152,12 +149,21 @@ fn run_window(tray: bool) -> i32 {
         options,
         Box::new(move |cc| {
             let ctx = cc.egui_ctx.clone();
+            let wake = ctx.clone();
+            let hidden = tray || settings.start_in_tray;
             let engine = Engine::start(
                 settings,
                 data_dir,
                 std::sync::Arc::new(move || ctx.request_repaint()),
             )?;
-            Ok(Box::new(VitalsApp::new(engine, file, note)))
+            let paused = engine
+                .shared
+                .paused
+                .load(std::sync::atomic::Ordering::Acquire);
+            let tray = crate::tray::Tray::start(paused, move || wake.request_repaint());
+            Ok(Box::new(
+                VitalsApp::new(engine, file, note).with_tray(tray, hidden),
+            ))
         }),
     );
     match result {

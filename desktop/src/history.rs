@@ -146,6 +146,11 @@ impl History {
         }
     }
 
+    /// The newest sample's value of `series`.
+    pub fn current(&self, series: &Series) -> Option<f64> {
+        series.value(self.samples.back()?)
+    }
+
     /// Seconds from the oldest to the newest sample in the window.
     pub fn window_span_secs(&self) -> f64 {
         let start = self.samples.len().saturating_sub(self.window);

@@ -17,4 +17,5 @@ pub mod queue;
 pub mod sampler;
 pub mod settings;
 pub mod token;
+pub mod tray;
 pub mod upload;

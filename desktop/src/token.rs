@@ -81,3 +81,63 @@ impl TokenStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INSIDE: &str = "VITALS_TEST_INSIDE_DBUS";
+
+    /// The real Secret Service: re-runs this test inside `dbus-run-session`
+    /// with Debian's gnome-keyring unlocked and `HOME` in a temporary folder,
+    /// then stores, reads and forgets a token through `keyring`.
+    #[test]
+    fn secret_service_keeps_the_token() {
+        if std::env::var_os(INSIDE).is_some() {
+            let dir = tempfile::tempdir().unwrap();
+            let (store, note) = TokenStore::open("http://127.0.0.1:1", dir.path(), true);
+            assert!(note.is_none(), "keyring not used: {note:?}");
+            assert!(matches!(store, TokenStore::Keyring(_)));
+            assert_eq!(store.get(), None);
+            store.set("tok-123").unwrap();
+            assert_eq!(store.get().as_deref(), Some("tok-123"));
+            // Nothing was written to the fallback file.
+            assert!(!agent::token_path(dir.path()).exists());
+            store.forget();
+            assert_eq!(store.get(), None);
+            return;
+        }
+        let home = tempfile::tempdir().unwrap();
+        let exe = std::env::current_exe().unwrap();
+        let script = format!(
+            "echo -n test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 && \
+             exec '{}' --exact token::tests::secret_service_keeps_the_token --nocapture --test-threads 1",
+            exe.display()
+        );
+        let out = std::process::Command::new("dbus-run-session")
+            .args(["--", "sh", "-c", &script])
+            .env("HOME", home.path())
+            .env(INSIDE, "1")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .output()
+            .expect(
+                "dbus-run-session (Debian packages dbus-daemon, gnome-keyring) must be installed",
+            );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("1 passed"), "{text}");
+    }
+
+    #[test]
+    fn without_a_keyring_the_file_is_used_and_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, note) = TokenStore::open("http://x", dir.path(), false);
+        assert!(note.unwrap().contains("readable only by you"));
+        store.set("abc").unwrap();
+        assert_eq!(store.get().as_deref(), Some("abc"));
+        assert!(agent::token_path(dir.path()).exists());
+        store.forget();
+        assert_eq!(store.get(), None);
+    }
+}

@@ -17,6 +17,7 @@ use self::format::{Unit, ago};
 use crate::engine::{Command, Engine};
 use crate::history::{History, Series};
 use crate::settings::{Settings, SettingsFile};
+use crate::tray::{Tray, TrayAction};
 use crate::upload::UploadState;
 
 /// The chart window choices.
@@ -38,6 +39,10 @@ pub struct VitalsApp {
     per_core: bool,
     agree: bool,
     pairing_code: String,
+    tray: Option<Tray>,
+    tray_note: Option<String>,
+    hide_at_start: bool,
+    quitting: bool,
 }
 
 impl VitalsApp {
@@ -53,9 +58,67 @@ impl VitalsApp {
             per_core: false,
             agree: false,
             pairing_code: String::new(),
+            tray: None,
+            tray_note: None,
+            hide_at_start: false,
+            quitting: false,
         };
         app.set_window(60);
         app
+    }
+
+    /// Uses `tray` (or says why there is none); `hidden` starts in it.
+    pub fn with_tray(mut self, tray: Result<Tray, String>, hidden: bool) -> Self {
+        match tray {
+            Ok(t) => {
+                self.tray = Some(t);
+                self.hide_at_start = hidden;
+            }
+            Err(why) => {
+                tracing::warn!("no tray: {why}; the window stays open");
+                self.tray_note = Some(format!(
+                    "No tray: {why}. Closing the window quits Vitals (use `vitals agent` to upload without a window)."
+                ));
+            }
+        }
+        self
+    }
+
+    /// Handles tray clicks and the close button; runs even while the window
+    /// is hidden in the tray (then nothing is drawn).
+    pub fn logic(&mut self, ctx: &egui::Context) {
+        use egui::ViewportCommand as V;
+        if std::mem::take(&mut self.hide_at_start) {
+            ctx.send_viewport_cmd(V::Visible(false));
+        }
+        if let Some(t) = &self.tray {
+            for a in t.actions() {
+                match a {
+                    TrayAction::Show => {
+                        ctx.send_viewport_cmd(V::Visible(true));
+                        ctx.send_viewport_cmd(V::Focus);
+                    }
+                    TrayAction::TogglePause => {
+                        let paused = self.engine.shared.paused.load(Ordering::Acquire);
+                        self.engine.send(if paused {
+                            Command::Resume
+                        } else {
+                            Command::Pause
+                        });
+                        t.set_paused(!paused);
+                    }
+                    TrayAction::Quit => {
+                        self.quitting = true;
+                        ctx.send_viewport_cmd(V::Close);
+                    }
+                }
+            }
+        }
+        let close = ctx.input(|i| i.viewport().close_requested());
+        if close && !self.quitting && self.tray.is_some() && self.engine.settings.close_to_tray {
+            ctx.send_viewport_cmd(V::CancelClose);
+            ctx.send_viewport_cmd(V::Visible(false));
+        }
     }
 
     /// The engine (tests look at its state).
@@ -132,6 +195,9 @@ impl VitalsApp {
             ui.label(n);
         }
         if let Some(n) = &self.engine.token_note {
+            ui.label(RichText::new(n).small());
+        }
+        if let Some(n) = &self.tray_note {
             ui.label(RichText::new(n).small());
         }
         if let Some(n) = &self.settings_note {
@@ -458,7 +524,7 @@ fn chart(
         .take(if unit == Unit::BytesPerSec { 2 } else { 3 })
     {
         if let Some(st) = h.stats(s) {
-            let cur = h.points(s, 1).last().map(|p| p.1).unwrap_or(f64::NAN);
+            let cur = h.current(s).unwrap_or(f64::NAN);
             ui.label(
                 RichText::new(format!("{name}: {}", summary_line(&st, cur, unit)))
                     .color(*colour)
@@ -522,6 +588,10 @@ fn chart(
 
 /// eframe's entry into [`VitalsApp::ui`].
 impl eframe::App for VitalsApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        VitalsApp::logic(self, ctx);
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         VitalsApp::ui(self, ui);
     }
