@@ -142,6 +142,8 @@ fn run_window(tray: bool) -> i32 {
             .with_app_id("vitals")
             .with_inner_size([1180.0, 800.0])
             .with_min_inner_size([640.0, 420.0]),
+        // Flat colours: dithering only costs fragment-shader time here.
+        dithering: false,
         ..Default::default()
     };
     let result = eframe::run_native(
@@ -154,7 +156,11 @@ fn run_window(tray: bool) -> i32 {
             let engine = Engine::start(
                 settings,
                 data_dir,
-                std::sync::Arc::new(move || ctx.request_repaint()),
+                // A zero-delay request paints twice (egui lets layouts settle);
+                // a tiny delay paints once per sample.
+                std::sync::Arc::new(move || {
+                    ctx.request_repaint_after(std::time::Duration::from_millis(1))
+                }),
             )?;
             let paused = engine
                 .shared

@@ -14,8 +14,8 @@ use axum::routing::{delete, get, post};
 
 use crate::error::ApiError;
 use crate::handlers::{
-    claim, export, health, ingest, instances, live, me, pages, pairing, policy, series, stats,
-    web_link,
+    claim, demo, export, health, ingest, instances, live, me, otlp, pages, pairing, policy, series,
+    stats, web_link,
 };
 use crate::metrics::RequestLabels;
 use crate::state::AppState;
@@ -35,6 +35,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/pairing", post(pairing::post))
         .route("/api/v1/pairing/claim", post(pairing::claim))
         .route("/claim", get(claim::get))
+        .route("/api/v1/demo/live", get(demo::live))
+        .route("/v1/metrics", post(otlp::post))
         .route("/metrics", get(health::metrics))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

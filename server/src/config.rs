@@ -69,6 +69,24 @@ pub struct Cli {
     /// Log format: `text` or `json` [default: text]. Levels: `VITALS_LOG`.
     #[arg(long, env = "VITALS_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// Example stream: a Prometheus server to query (node_exporter series), e.g. http://prometheus:9090.
+    #[arg(long, env = "VITALS_DEMO_PROMETHEUS", value_name = "URL")]
+    pub demo_prometheus: Option<String>,
+    /// Example stream: a /metrics endpoint to scrape directly (node_exporter's), e.g. http://host:9100/metrics.
+    #[arg(long, env = "VITALS_DEMO_SCRAPE", value_name = "URL")]
+    pub demo_scrape: Option<String>,
+    /// Example stream: scrape this server's own host metrics from its /metrics [default: true].
+    #[arg(long, env = "VITALS_DEMO_SELF_SCRAPE", value_name = "BOOL")]
+    pub demo_self_scrape: Option<bool>,
+    /// Example stream: export this server's own host metrics with the OpenTelemetry SDK to its own /v1/metrics [default: true].
+    #[arg(long, env = "VITALS_DEMO_SELF_OTEL", value_name = "BOOL")]
+    pub demo_self_otel: Option<bool>,
+    /// Accept OTLP/HTTP metrics on POST /v1/metrics for the example stream [default: true].
+    #[arg(long, env = "VITALS_DEMO_OTLP", value_name = "BOOL")]
+    pub demo_otlp: Option<bool>,
+    /// OTLP pushes per client address per minute [default: 120].
+    #[arg(long, env = "VITALS_DEMO_OTLP_PER_MINUTE", value_name = "N")]
+    pub demo_otlp_per_minute: Option<u32>,
 }
 
 /// How logs are written to stderr.
@@ -102,6 +120,12 @@ struct FileConfig {
     claims_per_hour: Option<u32>,
     max_instances: Option<u64>,
     log_format: Option<LogFormat>,
+    demo_prometheus: Option<String>,
+    demo_scrape: Option<String>,
+    demo_self_scrape: Option<bool>,
+    demo_self_otel: Option<bool>,
+    demo_otlp: Option<bool>,
+    demo_otlp_per_minute: Option<u32>,
 }
 
 /// Where rows are stored.
@@ -184,6 +208,25 @@ pub struct Settings {
     pub quotas: Quotas,
     /// Log format.
     pub log_format: LogFormat,
+    /// The example streams.
+    pub demo: DemoSettings,
+}
+
+/// Where the example streams come from; each can be switched off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoSettings {
+    /// A Prometheus server to query.
+    pub prometheus: Option<String>,
+    /// A /metrics endpoint to scrape.
+    pub scrape: Option<String>,
+    /// Scrape our own /metrics.
+    pub self_scrape: bool,
+    /// Export our own host metrics with the OpenTelemetry SDK.
+    pub self_otel: bool,
+    /// Accept OTLP pushes.
+    pub otlp: bool,
+    /// OTLP pushes per client address per minute.
+    pub otlp_per_minute: u32,
 }
 
 /// A setting that cannot be used, with what to do about it.
@@ -291,6 +334,28 @@ impl Settings {
             )));
         }
         let secret = secret_env.or(file.secret).map(Redacted);
+        let demo = DemoSettings {
+            prometheus: check_url(
+                "--demo-prometheus",
+                cli.demo_prometheus.or(file.demo_prometheus),
+            )?,
+            scrape: check_url("--demo-scrape", cli.demo_scrape.or(file.demo_scrape))?,
+            self_scrape: pick(cli.demo_self_scrape, file.demo_self_scrape, true),
+            self_otel: pick(cli.demo_self_otel, file.demo_self_otel, true),
+            otlp: pick(cli.demo_otlp, file.demo_otlp, true),
+            otlp_per_minute: pick(cli.demo_otlp_per_minute, file.demo_otlp_per_minute, 120),
+        };
+        if demo.otlp_per_minute == 0 {
+            return Err(ConfigError::Invalid(
+                "--demo-otlp-per-minute '0' is not allowed: give at least 1 (or --demo-otlp false)"
+                    .into(),
+            ));
+        }
+        if demo.self_otel && !demo.otlp {
+            return Err(ConfigError::Invalid(
+                "--demo-self-otel needs the OTLP receiver: set --demo-otlp true or --demo-self-otel false".into(),
+            ));
+        }
         Ok(Settings {
             listen,
             store,
@@ -304,7 +369,17 @@ impl Settings {
             secret,
             quotas,
             log_format: pick(cli.log_format, file.log_format, LogFormat::Text),
+            demo,
         })
+    }
+}
+
+fn check_url(flag: &str, url: Option<String>) -> Result<Option<String>, ConfigError> {
+    match url {
+        Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => Err(
+            ConfigError::Invalid(format!("{flag} '{u}' must be an http:// or https:// URL")),
+        ),
+        other => Ok(other.map(|u| u.trim_end_matches('/').to_owned())),
     }
 }
 

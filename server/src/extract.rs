@@ -45,31 +45,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                 ),
             ));
         }
-        let limit = state.quotas.max_body_bytes;
-        let too_large = || {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("the body is larger than {limit} bytes; send smaller batches"),
-            )
-        };
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > limit as u64) {
-            return Err(too_large());
-        }
-        let bytes = axum::body::to_bytes(req.into_body(), limit)
-            .await
-            .map_err(|e| {
-                if is_length_limit(&e) {
-                    too_large()
-                } else {
-                    ApiError::bad_request("unreadable_body", "the request body could not be read")
-                }
-            })?;
+        let bytes = read_body(req, state.quotas.max_body_bytes).await?;
         serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
             use serde_json::error::Category;
             match e.classify() {
@@ -83,6 +59,37 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             }
         })
     }
+}
+
+/// Reads a whole request body of at most `limit` bytes: `413
+/// body_too_large` above it (checked first against `Content-Length`),
+/// `400 unreadable_body` when the connection fails.
+pub async fn read_body(req: Request, limit: usize) -> Result<bytes::Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body is larger than {limit} bytes; send smaller batches"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let bytes = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|e| {
+            if is_length_limit(&e) {
+                too_large()
+            } else {
+                ApiError::bad_request("unreadable_body", "the request body could not be read")
+            }
+        })?;
+    Ok(bytes)
 }
 
 fn is_length_limit(e: &axum::Error) -> bool {

@@ -237,8 +237,20 @@ async fn start(settings: Settings) -> Result<(), LaunchError> {
         Arc::new(SystemClock),
         settings.quotas.clone(),
         exposure,
+        settings.demo.otlp_per_minute,
     );
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(store = %settings.store, "vitals-server {} listening on {scheme}://{addr}", env!("CARGO_PKG_VERSION"));
-    serve(state, listener, tls, shutdown_signal()).await
+    let meters = crate::demo::start(
+        &state,
+        &settings.demo,
+        addr,
+        settings.tls.as_ref().map(|(c, _)| c.as_path()),
+    );
+    let out = serve(state, listener, tls, shutdown_signal()).await;
+    if let Some(m) = meters {
+        // The exporter's last export may fail now that the server is down.
+        let _ = m.shutdown();
+    }
+    out
 }

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod codes;
 pub mod config;
+pub mod demo;
 pub mod erase;
 pub mod error;
 pub mod extract;

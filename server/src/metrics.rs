@@ -1,6 +1,7 @@
 //! The server's own metrics, served on `GET /metrics` in the Prometheus text
 //! (OpenMetrics) format with the `prometheus-client` crate.
 
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -33,6 +34,31 @@ pub struct ReasonLabel {
     pub reason: &'static str,
 }
 
+/// A `mode` label (`busy`, `idle`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModeLabel {
+    /// The CPU mode.
+    pub mode: &'static str,
+}
+
+/// A `mountpoint` label (node_exporter's name for it).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MountLabel {
+    /// The mount point.
+    pub mountpoint: String,
+}
+
+/// Labels of an example-stream source.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabel {
+    /// `prometheus` or `otel`.
+    pub source: &'static str,
+    /// `query`, `scrape` or `otlp`.
+    pub kind: &'static str,
+    /// The URL or `self`.
+    pub origin: String,
+}
+
 /// An `op` label.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OpLabel {
@@ -58,6 +84,22 @@ pub struct Metrics {
     pub store_latency: Family<OpLabel, Histogram, fn() -> Histogram>,
     /// Open live streams.
     pub live_viewers: Gauge,
+    /// This host's CPU time in seconds over all cores, by mode.
+    pub host_cpu_seconds: Family<ModeLabel, Counter<f64, AtomicU64>>,
+    /// This host's available memory in bytes.
+    pub host_memory_available_bytes: Gauge,
+    /// This host's total memory in bytes.
+    pub host_memory_total_bytes: Gauge,
+    /// Free bytes per mounted file system of this host.
+    pub host_filesystem_avail_bytes: Family<MountLabel, Gauge>,
+    /// Size in bytes per mounted file system of this host.
+    pub host_filesystem_size_bytes: Family<MountLabel, Gauge>,
+    /// 1 while an example source delivers, else 0.
+    pub demo_source_up: Family<SourceLabel, Gauge>,
+    /// Failed attempts of example sources.
+    pub demo_source_failures: Family<SourceLabel, Counter>,
+    /// Example samples relayed, by source.
+    pub demo_samples: Family<SourceLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -87,7 +129,63 @@ impl Default for Metrics {
             store_latency.clone(),
         );
         registry.register("live_viewers", "Open live streams", live_viewers.clone());
+        let host_cpu_seconds = Family::<ModeLabel, Counter<f64, AtomicU64>>::default();
+        let host_memory_available_bytes = Gauge::default();
+        let host_memory_total_bytes = Gauge::default();
+        let host_filesystem_avail_bytes = Family::<MountLabel, Gauge>::default();
+        let host_filesystem_size_bytes = Family::<MountLabel, Gauge>::default();
+        let demo_source_up = Family::<SourceLabel, Gauge>::default();
+        let demo_source_failures = Family::<SourceLabel, Counter>::default();
+        let demo_samples = Family::<SourceLabel, Counter>::default();
+        registry.register(
+            "host_cpu_seconds",
+            "This host's CPU time over all cores, by mode",
+            host_cpu_seconds.clone(),
+        );
+        registry.register(
+            "host_memory_available_bytes",
+            "This host's available memory",
+            host_memory_available_bytes.clone(),
+        );
+        registry.register(
+            "host_memory_total_bytes",
+            "This host's total memory",
+            host_memory_total_bytes.clone(),
+        );
+        registry.register(
+            "host_filesystem_avail_bytes",
+            "Free bytes per mounted file system of this host",
+            host_filesystem_avail_bytes.clone(),
+        );
+        registry.register(
+            "host_filesystem_size_bytes",
+            "Size per mounted file system of this host",
+            host_filesystem_size_bytes.clone(),
+        );
+        registry.register(
+            "demo_source_up",
+            "1 while an example source delivers",
+            demo_source_up.clone(),
+        );
+        registry.register(
+            "demo_source_failures",
+            "Failed attempts of example sources",
+            demo_source_failures.clone(),
+        );
+        registry.register(
+            "demo_samples",
+            "Example samples relayed (never stored)",
+            demo_samples.clone(),
+        );
         Self {
+            host_cpu_seconds,
+            host_memory_available_bytes,
+            host_memory_total_bytes,
+            host_filesystem_avail_bytes,
+            host_filesystem_size_bytes,
+            demo_source_up,
+            demo_source_failures,
+            demo_samples,
             registry,
             requests,
             ingest_rows,

@@ -9,6 +9,7 @@ use vitals_shared::day::Clock;
 
 use crate::codes::OneTimeCodes;
 use crate::config::Quotas;
+use crate::demo::DemoHub;
 use crate::error::ApiError;
 use crate::identity::InstanceId;
 use crate::limiter::{SlidingWindow, TokenBuckets};
@@ -57,6 +58,13 @@ pub struct Inner {
     pub live: LiveHub,
     /// Own metrics.
     pub metrics: Metrics,
+    /// The example streams' fan-out and health.
+    pub demo: Arc<DemoHub>,
+    /// OTLP pushes per client address.
+    pub otlp_limit: SlidingWindow<IpAddr>,
+    /// This process's OpenTelemetry `service.instance.id` (random per
+    /// start): OTLP resources carrying it are this server's own metrics.
+    pub self_instance: String,
 }
 
 /// Cheap to clone; derefs to [`Inner`].
@@ -78,6 +86,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
         quotas: Quotas,
         exposure: Exposure,
+        otlp_per_minute: u32,
     ) -> Self {
         let hour = Duration::from_secs(3600);
         Self(Arc::new(Inner {
@@ -92,6 +101,9 @@ impl AppState {
             codes: OneTimeCodes::default(),
             live: LiveHub::default(),
             metrics: Metrics::default(),
+            demo: Arc::new(DemoHub::default()),
+            otlp_limit: SlidingWindow::new(otlp_per_minute, Duration::from_secs(60)),
+            self_instance: uuid::Uuid::new_v4().to_string(),
         }))
     }
 

@@ -73,6 +73,7 @@ impl Harness {
             clock.clone(),
             quotas,
             Exposure::default(),
+            120,
         );
         Self {
             state,

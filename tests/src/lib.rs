@@ -171,3 +171,97 @@ pub async fn exported_ts(http: &reqwest::Client, url: &str, token: &str, metric:
         })
         .collect()
 }
+
+/// A free TCP port on 127.0.0.1 (bound and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+/// A child process (Prometheus, node_exporter) killed when dropped.
+pub struct Daemon(pub Child);
+
+impl Daemon {
+    /// Starts `program` with `args`, output discarded.
+    pub fn start(program: &str, args: &[String]) -> Daemon {
+        let child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program} (installed by .ci/run): {e}"));
+        Daemon(child)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until `url` answers 2xx (at most `secs` seconds).
+pub async fn wait_ready(url: &str, secs: u64) -> bool {
+    let http = reqwest::Client::new();
+    let t = std::time::Instant::now();
+    while t.elapsed() < Duration::from_secs(secs) {
+        if let Ok(r) = http.get(url).send().await
+            && r.status().is_success()
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Reads Server-Sent Events from `url`, passing `(event, data)` to `seen`
+/// until it returns true (then `Ok`) or `secs` pass (then `Err` with what
+/// was seen).
+pub async fn read_sse(
+    url: &str,
+    secs: u64,
+    mut seen: impl FnMut(&str, &str) -> bool,
+) -> Result<(), String> {
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    let r = reqwest::get(url).await.map_err(|e| e.to_string())?;
+    let mut body = r.bytes_stream();
+    let (mut buf, mut log) = (String::new(), String::new());
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, body.next()).await {
+            Ok(Some(Ok(c))) => c,
+            Ok(_) => return Err(format!("the stream ended; seen:\n{log}")),
+            Err(_) => return Err(format!("timed out after {secs} s; seen:\n{log}")),
+        };
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let mut event = "message";
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(e) = line.strip_prefix("event: ") {
+                    event = if e == "sample" {
+                        "sample"
+                    } else if e == "sources" {
+                        "sources"
+                    } else {
+                        "other"
+                    };
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data.push_str(d);
+                }
+            }
+            if log.len() < 4000 {
+                log.push_str(&format!("{event}: {data}\n"));
+            }
+            if seen(event, &data) {
+                return Ok(());
+            }
+        }
+    }
+}

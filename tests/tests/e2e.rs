@@ -5,6 +5,7 @@
 
 mod agent;
 mod binaries;
+mod demo;
 mod durability;
 mod secrets;
 mod tls;

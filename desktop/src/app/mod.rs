@@ -141,6 +141,13 @@ impl VitalsApp {
 
     /// Draws everything into `ui` (the whole window).
     pub fn ui(&mut self, ui: &mut egui::Ui) {
+        // Frames drawn (VITALS_LOG=vitals_desktop=debug): one per sample
+        // when nobody touches the window.
+        static FRAMES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = FRAMES.fetch_add(1, Ordering::Relaxed);
+        if n.is_multiple_of(60) {
+            tracing::debug!(frames = n, "frames drawn");
+        }
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         egui::Panel::right("upload")
             .default_size(360.0)

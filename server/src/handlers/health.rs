@@ -14,15 +14,20 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Readiness: `200` when the store answers, else `503` with `Retry-After`.
+/// Readiness: `200` when the store answers, else `503` with `Retry-After`;
+/// either way with the example sources' health in `demo_sources`.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let store = state.store.kind();
+    // The example streams' health: shown, but never a reason to be unready.
+    let demo = state.demo.sources();
     match state.timed("ping", state.store.ping()).await {
-        Ok(()) => Json(json!({"ready": true, "store": store})).into_response(),
+        Ok(()) => {
+            Json(json!({"ready": true, "store": store, "demo_sources": demo})).into_response()
+        }
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, STORE_RETRY_AFTER_SECS.to_string())],
-            Json(json!({"ready": false, "store": store, "error": e.message})),
+            Json(json!({"ready": false, "store": store, "error": e.message, "demo_sources": demo})),
         )
             .into_response(),
     }
