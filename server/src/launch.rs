@@ -237,7 +237,7 @@ async fn start(settings: Settings) -> Result<(), LaunchError> {
         Arc::new(SystemClock),
         settings.quotas.clone(),
         exposure,
-        settings.demo.otlp_per_minute,
+        settings.demo.otlp.then_some(settings.demo.otlp_per_minute),
     );
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(store = %settings.store, "vitals-server {} listening on {scheme}://{addr}", env!("CARGO_PKG_VERSION"));

@@ -60,8 +60,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// The example streams' fan-out and health.
     pub demo: Arc<DemoHub>,
-    /// OTLP pushes per client address.
-    pub otlp_limit: SlidingWindow<IpAddr>,
+    /// OTLP pushes per client address; `None` when the receiver is off.
+    pub otlp_limit: Option<SlidingWindow<IpAddr>>,
     /// This process's OpenTelemetry `service.instance.id` (random per
     /// start): OTLP resources carrying it are this server's own metrics.
     pub self_instance: String,
@@ -86,7 +86,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
         quotas: Quotas,
         exposure: Exposure,
-        otlp_per_minute: u32,
+        otlp_per_minute: Option<u32>,
     ) -> Self {
         let hour = Duration::from_secs(3600);
         Self(Arc::new(Inner {
@@ -102,7 +102,7 @@ impl AppState {
             live: LiveHub::default(),
             metrics: Metrics::default(),
             demo: Arc::new(DemoHub::default()),
-            otlp_limit: SlidingWindow::new(otlp_per_minute, Duration::from_secs(60)),
+            otlp_limit: otlp_per_minute.map(|n| SlidingWindow::new(n, Duration::from_secs(60))),
             self_instance: uuid::Uuid::new_v4().to_string(),
         }))
     }

@@ -73,7 +73,7 @@ impl Harness {
             clock.clone(),
             quotas,
             Exposure::default(),
-            120,
+            Some(120),
         );
         Self {
             state,

@@ -32,6 +32,11 @@ pub async fn post(
     ClientAddr(client): ClientAddr,
     req: Request,
 ) -> Result<Response, ApiError> {
+    let Some(limit) = &state.otlp_limit else {
+        return Err(ApiError::not_found(
+            "this server does not accept OTLP (started with --demo-otlp false)",
+        ));
+    };
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -56,17 +61,14 @@ pub async fn post(
             ));
         }
     };
-    state
-        .otlp_limit
-        .hit(client, Instant::now())
-        .map_err(|wait| {
-            ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many OTLP exports from this address; slow the exporter's interval",
-            )
-            .retry_after(retry_secs(wait))
-        })?;
+    limit.hit(client, Instant::now()).map_err(|wait| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many OTLP exports from this address; slow the exporter's interval",
+        )
+        .retry_after(retry_secs(wait))
+    })?;
     let body = read_body(req, state.quotas.max_body_bytes).await?;
     let export: ExportMetricsServiceRequest = if json {
         serde_json::from_slice(&body).map_err(|e| {
