@@ -4,19 +4,23 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: deps run test bench
+.PHONY: deps web run test bench
 
 deps:
 	@bash installers/install-deps.sh
 
+# The website (assets/web): npm ci, then esbuild into assets/web/dist/.
+web:
+	cd assets/web && npm ci --no-audit --no-fund && npm run build
+
 # Build and start the server (embedded SQLite store) on http://127.0.0.1:8080.
-run: deps
+run: deps web
 	$(CARGO) build --release --locked -p vitals-server
 	./target/release/vitals-server $(ARGS)
 
 # Every test. The end-to-end tests in tests/ run the real binaries, so they are
 # built first in the same (debug) profile the tests use: nothing builds twice.
-test: deps
+test: deps web
 	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test --workspace --locked
 	@if [ -n "$$VITALS_TEST_Q" ]; then \

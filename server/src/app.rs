@@ -40,14 +40,19 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/", get(pages::placeholder))
-        .route("/dashboard", get(pages::placeholder))
-        .route("/privacy", get(pages::placeholder))
+        .route("/", get(pages::landing))
+        .route("/dashboard", get(pages::dashboard))
+        .route("/privacy", get(pages::privacy))
+        .route("/assets/{file}", get(pages::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
+
+/// The Content-Security-Policy of every answer.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint; see docs/API.md")
@@ -77,6 +82,11 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
+    // Pages load only this server's own scripts, styles and data: no
+    // inline script or style, no third party, no framing.
+    h.insert("content-security-policy", HeaderValue::from_static(CSP));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     if state.exposure.tls {
         h.insert(
             "strict-transport-security",

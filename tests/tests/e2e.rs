@@ -9,4 +9,5 @@ mod demo;
 mod durability;
 mod secrets;
 mod tls;
+mod website;
 mod window;
