@@ -13,10 +13,16 @@ deps:
 web:
 	cd assets/web && npm ci --no-audit --no-fund && npm run build
 
-# Build and start the server (embedded SQLite store) on http://127.0.0.1:8080.
+# Build and start the server (embedded SQLite store, the website) on
+# http://127.0.0.1:8080, and the desktop app beside it where there is a display.
 run: deps web
-	$(CARGO) build --release --locked -p vitals-server
-	./target/release/vitals-server $(ARGS)
+	$(CARGO) build --release --locked -p vitals-server -p vitals-desktop
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		(sleep 1; ./target/release/vitals) & \
+	else \
+		echo "no display: not starting the desktop app (./target/release/vitals agent works headless)"; \
+	fi; \
+	exec ./target/release/vitals-server $(ARGS)
 
 # Every test. The end-to-end tests in tests/ run the real binaries, so they are
 # built first in the same (debug) profile the tests use: nothing builds twice.
