@@ -95,6 +95,7 @@ pub fn compute(day: Day, input: &StatInput) -> StatsResponse {
         ram: input.ram.day,
         disc: day_disc,
         sessions,
+        quota: None,
     }
 }
 

@@ -687,6 +687,11 @@ async fn rate_limit_and_daily_quota_give_429_with_retry_after() {
             disc: 2
         }
     );
+    // The dashboard reads the quota beside the statistics.
+    let st = h.get("/api/v1/me/stats", &token).await.json();
+    assert_eq!(st["quota"]["daily_limit"], 3);
+    assert_eq!(st["quota"]["rows_today"]["disc"], 2);
+    assert_eq!(st["quota"]["reached"], false);
 }
 
 #[tokio::test]

@@ -309,6 +309,20 @@ pub struct StatsResponse {
     /// The same, per upload session.
     #[serde(default)]
     pub sessions: Vec<SessionStats>,
+    /// Today's rows against the daily quota (set by the server's handler).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaStatus>,
+}
+
+/// Rows stored today per table against the daily row quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaStatus {
+    /// Most rows per table per day.
+    pub daily_limit: u64,
+    /// Rows stored today, per table.
+    pub rows_today: RowCounts,
+    /// One of the tables is full: uploads are refused until midnight.
+    pub reached: bool,
 }
 
 /// One event of `GET /api/v1/me/live`: a stored row plus its table.

@@ -13,6 +13,7 @@ interface Stats {
   p95: number | null;
 }
 interface StatsResponse {
+  quota?: { daily_limit: number; rows_today: { cpu: number; ram: number; disc: number }; reached: boolean };
   day: string;
   tz: string;
   cpu: Stats;
@@ -71,6 +72,12 @@ function card(name: string, s: Stats | undefined, colour: string): HTMLElement {
 }
 
 function renderStats(st: StatsResponse, mounts: string[]) {
+  const q = byId("quota");
+  q.hidden = !st.quota?.reached;
+  if (st.quota?.reached) {
+    q.textContent = `Today's limit of ${st.quota.daily_limit.toLocaleString()} rows per table is reached: ` +
+      "the server refuses new samples until midnight Europe/Warsaw; your app keeps them queued meanwhile.";
+  }
   const cards = byId("cards");
   cards.replaceChildren(
     card("CPU", st.cpu, COLOURS.cpu),

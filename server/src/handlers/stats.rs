@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use vitals_shared::wire::StatsResponse;
+use vitals_shared::wire::{QuotaStatus, RowCounts, StatsResponse};
 
 use crate::error::ApiError;
 use crate::extract::Caller;
@@ -14,9 +14,22 @@ pub async fn get(
     caller: Caller,
 ) -> Result<Json<StatsResponse>, ApiError> {
     let day = state.clock.today();
-    Ok(Json(
-        state
-            .timed("stats", state.store.stats(caller.instance, day))
-            .await?,
-    ))
+    let mut stats = state
+        .timed("stats", state.store.stats(caller.instance, day))
+        .await?;
+    // Every stored value is finite, so the day's counts are its rows.
+    let rows_today = RowCounts {
+        cpu: stats.cpu.count,
+        ram: stats.ram.count,
+        disc: stats.disc.values().map(|s| s.count).sum(),
+    };
+    let limit = state.quotas.daily_rows;
+    stats.quota = Some(QuotaStatus {
+        daily_limit: limit,
+        rows_today,
+        reached: [rows_today.cpu, rows_today.ram, rows_today.disc]
+            .iter()
+            .any(|n| *n >= limit),
+    });
+    Ok(Json(stats))
 }
