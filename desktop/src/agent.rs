@@ -68,6 +68,8 @@ pub struct AgentOptions {
     pub interval: Duration,
     /// Where the token and the queue live.
     pub data_dir: PathBuf,
+    /// Extra CA certificates (PEM) for a self-hosted server.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The platform data directory (`~/.local/share/vitals` on Linux).
@@ -115,11 +117,34 @@ pub(crate) fn forget_token(dir: &Path) {
     let _ = std::fs::remove_file(token_path(dir));
 }
 
-pub(crate) fn client() -> Result<reqwest::Client, AgentError> {
-    reqwest::Client::builder()
+/// The HTTP client: certificate verification always on, with the system's
+/// roots plus, for a self-hosted server, the CA certificates in `ca_file`.
+pub(crate) fn client(ca_file: Option<&Path>) -> Result<reqwest::Client, AgentError> {
+    let mut b = reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
-        .connect_timeout(Duration::from_secs(5))
-        .build()
+        .connect_timeout(Duration::from_secs(5));
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).map_err(|e| {
+            fail(
+                exit::USAGE,
+                format!("cannot read the CA file '{}': {e}", path.display()),
+            )
+        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            fail(
+                exit::USAGE,
+                format!("'{}' holds no PEM certificate: {e}", path.display()),
+            )
+        })?;
+        if certs.is_empty() {
+            return Err(fail(
+                exit::USAGE,
+                format!("'{}' holds no PEM certificate", path.display()),
+            ));
+        }
+        b = b.tls_certs_merge(certs);
+    }
+    b.build()
         .map_err(|e| fail(exit::LOCAL, format!("cannot set up HTTPS: {e}")))
 }
 
@@ -223,8 +248,13 @@ pub(crate) async fn register(
 }
 
 /// `vitals pair CODE`: takes the token of the instance the website created.
-pub async fn pair(server: &str, code: &str, data_dir: &Path) -> Result<(), AgentError> {
-    let token = claim_code(&client()?, server, code).await?;
+pub async fn pair(
+    server: &str,
+    code: &str,
+    data_dir: &Path,
+    ca_file: Option<&Path>,
+) -> Result<(), AgentError> {
+    let token = claim_code(&client(ca_file)?, server, code).await?;
     write_token(data_dir, &token)
 }
 
@@ -290,14 +320,16 @@ pub(crate) fn set_state(shared: &Mutex<UploadState>, new: UploadState) {
 
 /// Drains the queue to the server until the token stops working.
 pub(crate) async fn upload_loop(
+    http: reqwest::Client,
     server: String,
     token: String,
     queue: Arc<Mutex<Queue>>,
     more: Arc<Notify>,
     state: Arc<Mutex<UploadState>>,
 ) -> Result<(), AgentError> {
-    let http = client()?;
-    let url = format!("{}/api/v1/ingest", base(&server));
+    // Parsed once: building a request from a string parses it every time.
+    let url = reqwest::Url::parse(&format!("{}/api/v1/ingest", base(&server)))
+        .map_err(|e| fail(exit::USAGE, format!("'{server}' is not a server URL: {e}")))?;
     let mut backoff = Backoff::default();
     loop {
         let front = queue.lock().ok().and_then(|q| q.front());
@@ -318,7 +350,7 @@ pub(crate) async fn upload_loop(
             Some(Ok(b)) => b,
         };
         let res = http
-            .post(&url)
+            .post(url.clone())
             .bearer_auth(&token)
             .json(&batch)
             .send()
@@ -394,7 +426,7 @@ pub async fn run(opts: AgentOptions) -> Result<(), AgentError> {
     let token = match read_token(&opts.data_dir) {
         Some(t) => t,
         None => {
-            let http = client()?;
+            let http = client(opts.ca_file.as_deref())?;
             let t = consent_and_register(&opts, &http).await?;
             write_token(&opts.data_dir, &t)?;
             tracing::info!("consent given; this machine is registered");
@@ -436,7 +468,14 @@ pub async fn run(opts: AgentOptions) -> Result<(), AgentError> {
         })
         .map_err(|e| fail(exit::LOCAL, format!("cannot start the queue thread: {e}")))?;
 
-    let uploader = upload_loop(opts.server.clone(), token, queue, more, state);
+    let uploader = upload_loop(
+        client(opts.ca_file.as_deref())?,
+        opts.server.clone(),
+        token,
+        queue,
+        more,
+        state,
+    );
     tokio::select! {
         r = uploader => {
             if r.is_err() {

@@ -38,6 +38,9 @@ pub enum Command {
         /// Where the token and the upload queue live [default: the platform data directory].
         #[arg(long, env = "VITALS_DATA_DIR")]
         data_dir: Option<PathBuf>,
+        /// Also trust the CA certificates in this PEM file (a self-hosted server).
+        #[arg(long, env = "VITALS_CA_FILE", value_name = "FILE")]
+        ca_file: Option<PathBuf>,
     },
     /// Pair this machine with the instance the website created (website-first flow).
     Pair {
@@ -49,6 +52,9 @@ pub enum Command {
         /// Where the token lives [default: the platform data directory].
         #[arg(long, env = "VITALS_DATA_DIR")]
         data_dir: Option<PathBuf>,
+        /// Also trust the CA certificates in this PEM file (a self-hosted server).
+        #[arg(long, env = "VITALS_CA_FILE", value_name = "FILE")]
+        ca_file: Option<PathBuf>,
     },
 }
 
@@ -87,12 +93,14 @@ pub fn run(cli: Cli) -> i32 {
                 accept_policy,
                 interval_ms,
                 data_dir,
+                ca_file,
             } => {
                 agent::run(AgentOptions {
                     server,
                     accept_policy,
                     interval: Duration::from_millis(interval_ms),
                     data_dir: data_dir.unwrap_or_else(agent::default_data_dir),
+                    ca_file,
                 })
                 .await
             }
@@ -100,11 +108,13 @@ pub fn run(cli: Cli) -> i32 {
                 code,
                 server,
                 data_dir,
+                ca_file,
             } => {
                 agent::pair(
                     &server,
                     &code,
                     &data_dir.unwrap_or_else(agent::default_data_dir),
+                    ca_file.as_deref(),
                 )
                 .await
             }

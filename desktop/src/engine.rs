@@ -134,6 +134,7 @@ impl Engine {
         {
             let ctl = Control {
                 server: settings.server_url.clone(),
+                http: agent::client(settings.ca_file.as_deref()).map_err(|e| e.message)?,
                 store,
                 shared: shared.clone(),
                 queue,
@@ -204,6 +205,7 @@ fn hub(
 
 struct Control {
     server: String,
+    http: reqwest::Client,
     store: TokenStore,
     shared: Shared,
     queue: Arc<Mutex<Queue>>,
@@ -228,13 +230,7 @@ impl Control {
     }
 
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
-        let http = match agent::client() {
-            Ok(h) => h,
-            Err(e) => {
-                self.say(e.message);
-                return;
-            }
-        };
+        let http = self.http.clone();
         self.load_policy(&http).await;
         if let Some(token) = self.store.get() {
             self.start_uploader(token);
@@ -311,7 +307,8 @@ impl Control {
             return;
         }
         self.status(UploadState::Uploading);
-        let (server, queue, more, state) = (
+        let (http, server, queue, more, state) = (
+            self.http.clone(),
             self.server.clone(),
             self.queue.clone(),
             self.more.clone(),
@@ -319,7 +316,7 @@ impl Control {
         );
         let (consented, repaint) = (self.shared.consented.clone(), self.repaint.clone());
         self.uploader = Some(tokio::spawn(async move {
-            if let Err(e) = agent::upload_loop(server, token, queue, more, state).await {
+            if let Err(e) = agent::upload_loop(http, server, token, queue, more, state).await {
                 // 401: the token no longer works; consent must be given again.
                 consented.store(false, Ordering::Release);
                 tracing::warn!("{}", e.message);

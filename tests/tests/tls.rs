@@ -103,3 +103,76 @@ fn bad_tls_files_are_explained() {
         .unwrap();
     assert!(err.0.contains("bogus.pem"), "{}", err.0);
 }
+
+/// `vitals agent` against a self-hosted server with its own CA: refused
+/// without `--ca-file` (verification is always on), uploads with it; and a
+/// CA file that is not PEM is explained.
+#[tokio::test]
+async fn agent_trusts_a_custom_ca_only_when_told() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let (c, k, pem) = cert(dir.path());
+    let mut args = server_args(dir.path());
+    args.extend(["--tls-cert".into(), c.clone(), "--tls-key".into(), k]);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = TestServer::start(&argv, &[]).unwrap();
+    let port = server.addr.rsplit(':').next().unwrap().to_owned();
+    let url = format!("https://localhost:{port}");
+    let agent = |extra: &[&str]| {
+        Command::new(vitals_tests::workspace_bin("vitals"))
+            .args(["agent", "--server", &url, "--interval-ms", "250"])
+            .args(["--accept-policy", vitals_shared::policy::version()])
+            .arg("--data-dir")
+            .arg(dir.path().join("agent"))
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Without the CA: the policy cannot even be fetched; exit 4 (server).
+    let out = agent(&[]).wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let out = agent(&["--ca-file", not_pem.to_str().unwrap()])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no PEM certificate"));
+    // With it: registers and uploads.
+    let mut child = agent(&["--ca-file", &c]);
+    let http = client(&pem, None);
+    let t = std::time::Instant::now();
+    let stored = loop {
+        let m = http
+            .get(format!("{url}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let rows = m
+            .lines()
+            .find(|l| l.starts_with("vitals_ingest_rows_total{table=\"cpu\"}"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .unwrap_or(0);
+        if rows >= 2 || t.elapsed() > Duration::from_secs(15) {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        stored >= 2,
+        "the agent stored {stored} rows over TLS with --ca-file"
+    );
+}

@@ -148,13 +148,20 @@ impl VitalsApp {
         if n.is_multiple_of(60) {
             tracing::debug!(frames = n, "frames drawn");
         }
-        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
+        // Panels paint no background of their own: the frame is cleared to
+        // the panel colour (`clear_color`), so a software rasteriser (Mesa
+        // under Xvfb, VMs without GPU) shades far fewer pixels per frame.
+        let bare = |m: f32| egui::Frame::NONE.inner_margin(m);
+        egui::Panel::bottom("status")
+            .frame(bare(6.0))
+            .show(ui, |ui| self.status_bar(ui));
         egui::Panel::right("upload")
+            .frame(bare(8.0))
             .default_size(360.0)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| self.upload_panel(ui));
             });
-        egui::Panel::top("top").show(ui, |ui| {
+        egui::Panel::top("top").frame(bare(6.0)).show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.heading("Vitals");
                 ui.separator();
@@ -171,9 +178,11 @@ impl VitalsApp {
                 ui.checkbox(&mut self.per_core, "per core");
             });
         });
-        egui::CentralPanel::default().show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| self.charts(ui));
-        });
+        egui::CentralPanel::default()
+            .frame(bare(8.0))
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| self.charts(ui));
+            });
     }
 
     fn status_bar(&self, ui: &mut egui::Ui) {
@@ -551,6 +560,7 @@ fn chart(
         })
         .collect();
     let mut plot = Plot::new(title)
+        .show_background(false)
         .include_x(-span)
         .include_x(0.0)
         .height(130.0)
@@ -595,6 +605,10 @@ fn chart(
 
 /// eframe's entry into [`VitalsApp::ui`].
 impl eframe::App for VitalsApp {
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        visuals.panel_fill.to_normalized_gamma_f32()
+    }
+
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         VitalsApp::logic(self, ctx);
     }
