@@ -29,9 +29,12 @@ pub struct Cli {
     #[arg(long, env = "VITALS_STORE", value_name = "URL")]
     pub store: Option<String>,
     /// With a kdb+ store: `direct` (one q process holds the tables) or
-    /// `tick` (tickerplant + RDB; not built yet) [default: direct].
+    /// `tick` (writes through the tickerplant --kdb-tick, reads from the RDB --store) [default: direct].
     #[arg(long, env = "VITALS_KDB_MODE", value_name = "MODE")]
     pub kdb_mode: Option<String>,
+    /// With --kdb-mode tick: the tickerplant, `kdb://USER:PASSWORD@HOST:PORT` (or kdb+unix://).
+    #[arg(long, env = "VITALS_KDB_TICK", value_name = "URL")]
+    pub kdb_tick: Option<String>,
     /// TLS certificate chain, PEM (with --tls-key).
     #[arg(long, env = "VITALS_TLS_CERT", value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
@@ -107,6 +110,7 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     store: Option<String>,
     kdb_mode: Option<String>,
+    kdb_tick: Option<String>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     behind_proxy: Option<bool>,
@@ -135,6 +139,13 @@ pub enum StoreSpec {
     Sqlite(PathBuf),
     /// A q process running `q/vitals.q` (direct mode).
     Kdb(crate::store::kdb::conn::Target),
+    /// Tick mode: an RDB (`q/tick/rdb.q`) and its tickerplant (`q/tick/tick.q`).
+    KdbTick {
+        /// The RDB, for reads and write answers.
+        rdb: crate::store::kdb::conn::Target,
+        /// The tickerplant, for writes.
+        tp: crate::store::kdb::conn::Target,
+    },
 }
 
 impl fmt::Display for StoreSpec {
@@ -142,6 +153,7 @@ impl fmt::Display for StoreSpec {
         match self {
             StoreSpec::Sqlite(p) => write!(f, "sqlite:{}", p.display()),
             StoreSpec::Kdb(t) => write!(f, "{t}"),
+            StoreSpec::KdbTick { rdb, tp } => write!(f, "{rdb} (tick mode, tickerplant {tp})"),
         }
     }
 }
@@ -292,14 +304,30 @@ impl Settings {
         check_quotas(&quotas)?;
 
         let store_text = cli.store.or(file.store);
-        let store = parse_store(store_text.as_deref(), &data_dir)?;
+        let mut store = parse_store(store_text.as_deref(), &data_dir)?;
+        let tick = cli.kdb_tick.or(file.kdb_tick);
         match cli.kdb_mode.or(file.kdb_mode).as_deref() {
-            None | Some("direct") => {}
+            None | Some("direct") => {
+                if tick.is_some() {
+                    return Err(ConfigError::Invalid(
+                        "--kdb-tick is for --kdb-mode tick".into(),
+                    ));
+                }
+            }
             Some("tick") => {
-                return Err(ConfigError::Invalid(
-                    "--kdb-mode tick (tickerplant and RDB) is not built yet; use --kdb-mode direct"
-                        .into(),
-                ));
+                let StoreSpec::Kdb(rdb) = store else {
+                    return Err(ConfigError::Invalid(
+                        "--kdb-mode tick needs --store kdb://... (the RDB)".into(),
+                    ));
+                };
+                let Some(tp) = tick else {
+                    return Err(ConfigError::Invalid(
+                        "--kdb-mode tick needs --kdb-tick kdb://USER:PASSWORD@HOST:PORT (the tickerplant)".into(),
+                    ));
+                };
+                let tp = crate::store::kdb::conn::Target::parse(&tp)
+                    .map_err(|e| ConfigError::Invalid(format!("--kdb-tick: {e}")))?;
+                store = StoreSpec::KdbTick { rdb, tp };
             }
             Some(other) => {
                 return Err(ConfigError::Invalid(format!(
@@ -583,7 +611,19 @@ mod tests {
         let e = parse(&[&kdb[..], &["--kdb-mode", "tick"]].concat())
             .unwrap_err()
             .to_string();
-        assert!(e.contains("not built yet"), "{e}");
+        assert!(e.contains("--kdb-tick"), "{e}");
+        let tick = [
+            "--kdb-mode",
+            "tick",
+            "--kdb-tick",
+            "kdb://vitals:hunter2@tp:5010",
+        ];
+        let s = parse(&[&kdb[..], &tick[..]].concat()).unwrap();
+        assert_eq!(
+            s.store.to_string(),
+            "kdb://vitals:***@127.0.0.1:5010 (tick mode, tickerplant kdb://vitals:***@tp:5010)"
+        );
+        assert!(parse(&["--kdb-tick", "kdb://a:b@c:1"]).is_err());
         let e = parse(&[&kdb[..], &["--kdb-mode", "fast"]].concat())
             .unwrap_err()
             .to_string();

@@ -62,6 +62,11 @@ pub fn open_store(spec: &StoreSpec) -> Result<Arc<dyn Store>, LaunchError> {
             target.clone(),
             LinkOptions::default(),
         ))),
+        StoreSpec::KdbTick { rdb, tp } => Ok(Arc::new(KdbStore::tick(
+            rdb.clone(),
+            tp.clone(),
+            LinkOptions::default(),
+        ))),
     }
 }
 

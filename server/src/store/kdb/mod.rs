@@ -79,32 +79,162 @@ impl Pending {
     }
 }
 
-/// The kdb+ store (direct mode: one q process holds the tables).
+/// Tickerplant back-pressure: above this many bytes queued to its
+/// subscribers, writes are refused (`503`) until the RDBs catch up.
+pub const TICK_BACKLOG_LIMIT: i64 = 256 << 20;
+
+/// Longest wait for an RDB to apply a write the tickerplant logged.
+pub const TICK_APPLY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where reads and writes go.
+struct Backend {
+    /// The q process with the tables: the single process in direct mode,
+    /// the RDB in tick mode.
+    rdb: Link,
+    /// Tick mode: the tickerplant every write goes through.
+    tp: Option<Link>,
+    /// The day the tickerplant's log was last rolled to.
+    rolled: tokio::sync::Mutex<Option<chrono::NaiveDate>>,
+}
+
+impl Backend {
+    async fn read(&self, function: &str, args: Vec<K>) -> Result<K, KdbError> {
+        self.rdb.call(&k::call(function, args)).await
+    }
+
+    /// A write: in direct mode a call of `function`; in tick mode the
+    /// tickerplant logs `(kind; reqid; args)` and publishes it, a flush
+    /// confirms it is logged, and the RDB is asked for the answer it
+    /// recorded under `reqid` when it applied the write.
+    async fn write(&self, kind: &str, function: &str, args: Vec<K>) -> Result<K, KdbError> {
+        let Some(tp) = &self.tp else {
+            return self.rdb.call(&k::call(function, args)).await;
+        };
+        self.roll(
+            tp,
+            vitals_shared::day::Day::containing(chrono::Utc::now()).date,
+        )
+        .await?;
+        let reqid = uuid::Uuid::new_v4();
+        let msg = k::call(
+            ".vitals.tp.send",
+            vec![
+                k::symbol(kind),
+                K::new_guid(*reqid.as_bytes()),
+                k::compound(args),
+            ],
+        );
+        tp.send_async(&msg).await?;
+        let backlog = k::read_long(
+            &tp.call(&k::call(".vitals.tp.flush", vec![K::new_null()]))
+                .await?,
+        )?;
+        if backlog > TICK_BACKLOG_LIMIT {
+            tracing::warn!(backlog, "tickerplant subscribers are behind");
+        }
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let r = self
+                .rdb
+                .call(&k::call(
+                    ".vitals.result",
+                    vec![K::new_guid(*reqid.as_bytes())],
+                ))
+                .await?;
+            if r.get_type() == kdbplus::qtype::SYMBOL_ATOM
+                && r.get_symbol().is_ok_and(|s| s == "pending")
+            {
+                if started.elapsed() > TICK_APPLY_TIMEOUT {
+                    return Err(KdbError::Down(format!(
+                        "the RDB has not applied a logged write within {} s (backlog {backlog} bytes)",
+                        TICK_APPLY_TIMEOUT.as_secs()
+                    )));
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(20));
+                continue;
+            }
+            // A q error inside the write comes back as (`error; "text").
+            if r.get_type() == kdbplus::qtype::COMPOUND_LIST
+                && let Ok(items) = r.as_vec::<K>()
+                && let [tag, text] = items.as_slice()
+                && tag.get_symbol().is_ok_and(|t| t == "error")
+            {
+                let text = text
+                    .as_string()
+                    .map(str::to_owned)
+                    .or_else(|_| text.get_symbol().map(str::to_owned))
+                    .unwrap_or_default();
+                return Err(KdbError::Q(text));
+            }
+            return Ok(r);
+        }
+    }
+
+    /// Rolls the tickerplant's log to `day` once per day (idempotent in q).
+    async fn roll(&self, tp: &Link, day: chrono::NaiveDate) -> Result<(), KdbError> {
+        let mut rolled = self.rolled.lock().await;
+        if *rolled != Some(day) {
+            tp.call(&k::call(".vitals.tp.roll", vec![k::date(day)]))
+                .await?;
+            *rolled = Some(day);
+        }
+        Ok(())
+    }
+}
+
+/// The kdb+ store: direct mode (one q process holds the tables) or tick
+/// mode (writes through a tickerplant, reads from an RDB).
 pub struct KdbStore {
-    link: Arc<Link>,
+    backend: Arc<Backend>,
     ingest: mpsc::Sender<Pending>,
     closed: AtomicBool,
 }
 
 impl KdbStore {
-    /// A store for `target`; connections are opened on first use, so the
-    /// server starts (not ready) while q is still down.
+    /// A store for `target` (direct mode); connections are opened on first
+    /// use, so the server starts (not ready) while q is still down.
     pub fn new(target: Target, opts: LinkOptions) -> Self {
-        let link = Arc::new(Link::new(target, opts));
+        Self::with(Link::new(target, opts), None)
+    }
+
+    /// Tick mode: writes through the tickerplant at `tp`, reads from the
+    /// RDB at `rdb`.
+    pub fn tick(rdb: Target, tp: Target, opts: LinkOptions) -> Self {
+        Self::with(Link::new(rdb, opts.clone()), Some(Link::new(tp, opts)))
+    }
+
+    fn with(rdb: Link, tp: Option<Link>) -> Self {
+        let backend = Arc::new(Backend {
+            rdb,
+            tp,
+            rolled: tokio::sync::Mutex::new(None),
+        });
         let (tx, rx) = mpsc::channel(4096);
-        tokio::spawn(coalesce(link.clone(), rx));
+        tokio::spawn(coalesce(backend.clone(), rx));
         Self {
-            link,
+            backend,
             ingest: tx,
             closed: AtomicBool::new(false),
         }
     }
 
-    async fn call(&self, function: &str, args: Vec<K>) -> Result<K, StoreError> {
+    fn open(&self) -> Result<(), StoreError> {
         if self.closed.load(Ordering::Acquire) {
             return Err(StoreError::Unavailable("the store is closed".into()));
         }
-        Ok(self.link.call(&k::call(function, args)).await?)
+        Ok(())
+    }
+
+    async fn call(&self, function: &str, args: Vec<K>) -> Result<K, StoreError> {
+        self.open()?;
+        Ok(self.backend.read(function, args).await?)
+    }
+
+    async fn write(&self, kind: &str, function: &str, args: Vec<K>) -> Result<K, StoreError> {
+        self.open()?;
+        Ok(self.backend.write(kind, function, args).await?)
     }
 }
 
@@ -145,7 +275,8 @@ impl Store for KdbStore {
     ) -> Result<(), StoreError> {
         let max = i64::try_from(max_instances).unwrap_or(i64::MAX);
         let reply = self
-            .call(
+            .write(
+                "register",
                 ".vitals.register",
                 vec![
                     k::guid(id),
@@ -304,7 +435,10 @@ impl Store for KdbStore {
     }
 
     async fn delete_instance(&self, id: InstanceId) -> Result<RowCounts, StoreError> {
-        match self.call(".vitals.erase", vec![k::guid(id)]).await {
+        match self
+            .write("erase", ".vitals.erase", vec![k::guid(id)])
+            .await
+        {
             Ok(reply) => Ok(k::read_row_counts(&reply)?),
             Err(StoreError::Internal(e)) if e.ends_with(": unknown") => {
                 Err(StoreError::UnknownInstance)
@@ -316,7 +450,11 @@ impl Store for KdbStore {
     async fn erase_outside(&self, today: Day) -> Result<RowCounts, StoreError> {
         let (lo, hi) = day_bounds(today);
         let reply = self
-            .call(".vitals.clearDay", vec![lo, hi, k::date(today.date)])
+            .write(
+                "clear",
+                ".vitals.clearDay",
+                vec![lo, hi, k::date(today.date)],
+            )
             .await?;
         Ok(k::read_row_counts(&reply)?)
     }
@@ -400,7 +538,7 @@ fn stats_from_table(day: Day, t: &k::Table<'_>) -> Result<StatsResponse, KdbErro
 
 // ---- ingest coalescing ------------------------------------------------------
 
-async fn coalesce(link: Arc<Link>, mut rx: mpsc::Receiver<Pending>) {
+async fn coalesce(backend: Arc<Backend>, mut rx: mpsc::Receiver<Pending>) {
     while let Some(first) = rx.recv().await {
         let mut rows = first.rows();
         let mut group = vec![first];
@@ -424,7 +562,7 @@ async fn coalesce(link: Arc<Link>, mut rx: mpsc::Receiver<Pending>) {
         }
         for ((_, limit), part) in parts {
             let day = part[0].req.day;
-            let result = ingest_group(&link, day, limit, &part).await;
+            let result = ingest_group(&backend, day, limit, &part).await;
             match result {
                 Ok(outcomes) => {
                     for (p, o) in part.into_iter().zip(outcomes) {
@@ -442,8 +580,8 @@ async fn coalesce(link: Arc<Link>, mut rx: mpsc::Receiver<Pending>) {
     }
 }
 
-/// The `.vitals.ingest` message for a group of batches.
-pub fn ingest_message(day: Day, limit: u64, part: &[&IngestRequest]) -> Result<K, KdbError> {
+/// The arguments of `.vitals.ingest` for a group of batches.
+pub fn ingest_args(day: Day, limit: u64, part: &[&IngestRequest]) -> Result<Vec<K>, KdbError> {
     let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     let batches = k::table(vec![
         ("instance_id", k::guids(part.iter().map(|r| r.instance.0))),
@@ -523,28 +661,25 @@ pub fn ingest_message(day: Day, limit: u64, part: &[&IngestRequest]) -> Result<K
         ("read_bps", k::floats(disc_rows().map(|d| d.read_bps))),
         ("write_bps", k::floats(disc_rows().map(|d| d.write_bps))),
     ])?;
-    Ok(k::call(
-        ".vitals.ingest",
-        vec![
-            k::date(day.date),
-            k::long(i64::try_from(limit).unwrap_or(i64::MAX)),
-            batches,
-            cpu,
-            ram,
-            disc,
-        ],
-    ))
+    Ok(vec![
+        k::date(day.date),
+        k::long(i64::try_from(limit).unwrap_or(i64::MAX)),
+        batches,
+        cpu,
+        ram,
+        disc,
+    ])
 }
 
 async fn ingest_group(
-    link: &Link,
+    backend: &Backend,
     day: Day,
     limit: u64,
     part: &[Pending],
 ) -> Result<Vec<Result<IngestOutcome, StoreError>>, KdbError> {
     let reqs: Vec<&IngestRequest> = part.iter().map(|p| &p.req).collect();
-    let msg = ingest_message(day, limit, &reqs)?;
-    let reply = link.call(&msg).await?;
+    let args = ingest_args(day, limit, &reqs)?;
+    let reply = backend.write("ingest", ".vitals.ingest", args).await?;
     let t = k::Table::of(&reply)?;
     if t.rows() != part.len() {
         return Err(KdbError::Protocol(format!(

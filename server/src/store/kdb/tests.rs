@@ -218,6 +218,10 @@ impl Peer {
                         let mut full = head.to_vec();
                         full.extend(body);
                         m.lock().unwrap().push(full.clone());
+                        // Asynchronous messages (type 0) get no answer.
+                        if head[1] == 0 {
+                            continue;
+                        }
                         match respond(&full) {
                             Act::Reply(k) => {
                                 let bytes = k.serialize(qmsg_type::response, true).await;
@@ -596,6 +600,105 @@ async fn protocol_garbage_replies_are_errors_and_the_link_recovers() {
     assert_eq!(store.instance_count().await.unwrap(), 2);
 }
 
+/// The 16 bytes after the first guid atom (0xfe) that follows `after`.
+fn guid_after(m: &[u8], after: &str) -> [u8; 16] {
+    let at = m
+        .windows(after.len())
+        .position(|w| w == after.as_bytes())
+        .unwrap();
+    let g = at + m[at..].iter().position(|b| *b == 0xfe).unwrap() + 1;
+    m[g..g + 16].try_into().unwrap()
+}
+
+#[tokio::test]
+async fn protocol_tick_mode_logs_flushes_then_reads_the_rdb_answer() {
+    let tp = Peer::start(Arc::new(|m| {
+        if contains(m, ".vitals.tp.flush") || contains(m, ".vitals.tp.roll") {
+            Act::Reply(k::long(0))
+        } else {
+            q_error("unexpected")
+        }
+    }))
+    .await;
+    let polls = Arc::new(AtomicUsize::new(0));
+    let p = polls.clone();
+    let rdb = Peer::start(Arc::new(move |m| {
+        if !contains(m, ".vitals.result") {
+            return q_error("the server must not write to the RDB in tick mode");
+        }
+        // The RDB has not applied the write yet, then it has.
+        if p.fetch_add(1, Ordering::SeqCst) == 0 {
+            Act::Reply(k::symbol("pending"))
+        } else {
+            Act::Reply(k::symbol("ok"))
+        }
+    }))
+    .await;
+    let store = KdbStore::tick(rdb.target(), tp.target(), fast());
+    store
+        .create_instance(
+            InstanceId([3; 16]),
+            crate::store::ConsentRecord {
+                consent_at: 1_796_382_000_000,
+                policy_version: "v".into(),
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    let sent = tp.msgs.lock().unwrap().clone();
+    assert_eq!(sent.len(), 3, "roll, send, flush");
+    assert!(contains(&sent[0], ".vitals.tp.roll") && sent[0][1] == 1);
+    // The write itself is asynchronous (message type 0): log, then publish.
+    assert!(contains(&sent[1], ".vitals.tp.send") && contains(&sent[1], "register"));
+    assert_eq!(sent[1][1], 0);
+    assert!(contains(&sent[2], ".vitals.tp.flush") && sent[2][1] == 1);
+    // The instance id travels inside the write; the RDB is asked for the
+    // answer under the same request id, until it has one.
+    assert!(sent[1].windows(16).any(|w| w == [3; 16]));
+    let reqid = guid_after(&sent[1], "register");
+    let asked = rdb.msgs.lock().unwrap().clone();
+    assert_eq!(asked.len(), 2);
+    for m in &asked {
+        assert_eq!(guid_after(m, ".vitals.result"), reqid);
+    }
+    // Reads go to the RDB (this one refuses anything but results).
+    assert!(store.instance_exists(InstanceId([3; 16])).await.is_err());
+    // The day is rolled once, not per write.
+    store
+        .create_instance(
+            InstanceId([4; 16]),
+            crate::store::ConsentRecord {
+                consent_at: 1_796_382_000_000,
+                policy_version: "v".into(),
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(tp.messages_containing(".vitals.tp.roll"), 1);
+}
+
+#[tokio::test]
+async fn protocol_tick_mode_write_errors_come_back_typed() {
+    let tp = Peer::start(Arc::new(|_| Act::Reply(k::long(0)))).await;
+    let rdb = Peer::start(Arc::new(|_| {
+        Act::Reply(k::compound(vec![
+            k::symbol("error"),
+            K::new_string("unknown".into(), qattribute::NONE),
+        ]))
+    }))
+    .await;
+    let store = KdbStore::tick(rdb.target(), tp.target(), fast());
+    assert_eq!(
+        store
+            .delete_instance(InstanceId([1; 16]))
+            .await
+            .unwrap_err(),
+        StoreError::UnknownInstance
+    );
+}
+
 // ---- real q ----------------------------------------------------------------
 
 /// A q process running `q/vitals.q` on a free loopback port.
@@ -607,6 +710,10 @@ struct RealQ {
 
 impl RealQ {
     fn start(q: &str) -> RealQ {
+        RealQ::start_script(q, "q/vitals.q", &[])
+    }
+
+    fn start_script(q: &str, script: &str, env: &[(&str, &str)]) -> RealQ {
         let dir = tempfile::tempdir().unwrap();
         let users = dir.path().join("users.txt");
         std::fs::write(&users, "vitals:s3cret\n").unwrap();
@@ -618,11 +725,12 @@ impl RealQ {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let child = std::process::Command::new(q)
             .current_dir(&root)
-            .arg("q/vitals.q")
+            .arg(script)
             .args(["-p", &port.to_string(), "-U"])
             .arg(&users)
             .arg("-q")
             .env("VITALS_Q_USER", "vitals")
+            .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
             .spawn()
             .unwrap();
@@ -645,6 +753,87 @@ impl Drop for RealQ {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+impl RealQ {
+    /// A tickerplant (`q/tick/tick.q`, its log in `logs`) and an RDB
+    /// (`q/tick/rdb.q`) subscribed to it.
+    fn start_tick(q: &str, logs: &std::path::Path) -> (RealQ, RealQ) {
+        let tp = RealQ::start_script(
+            q,
+            "q/tick/tick.q",
+            &[("VITALS_TICK_DIR", logs.to_str().unwrap())],
+        );
+        let tp_addr = format!(":127.0.0.1:{}:vitals:s3cret", tp.port);
+        let rdb = RealQ::start_script(q, "q/tick/rdb.q", &[("VITALS_TP", &tp_addr)]);
+        (tp, rdb)
+    }
+}
+
+fn tick_store(tp: &RealQ, rdb: &RealQ) -> KdbStore {
+    let t = |p: u16| Target::parse(&format!("kdb://vitals:s3cret@127.0.0.1:{p}")).unwrap();
+    KdbStore::tick(t(rdb.port), t(tp.port), fast())
+}
+
+#[ignore = "needs a q binary: VITALS_TEST_Q=/path/to/q make test"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_q_conformance_tick_mode() {
+    let Some(q) = test_q() else { return };
+    let procs = Arc::new(Mutex::new(Vec::new()));
+    let p = procs.clone();
+    crate::store::conformance::run_all(move || {
+        let logs = tempfile::tempdir().unwrap();
+        let (tp, rdb) = RealQ::start_tick(&q, logs.path());
+        let store = tick_store(&tp, &rdb);
+        p.lock().unwrap().push((tp, rdb, logs));
+        Arc::new(store) as Arc<dyn Store>
+    })
+    .await;
+}
+
+#[ignore = "needs a q binary: VITALS_TEST_Q=/path/to/q make test"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_q_tickerplant_restart_replays_every_acknowledged_batch() {
+    let Some(q) = test_q() else { return };
+    let logs = tempfile::tempdir().unwrap();
+    let (tp, rdb) = RealQ::start_tick(&q, logs.path());
+    let store = tick_store(&tp, &rdb);
+    let id = InstanceId([5; 16]);
+    store
+        .create_instance(
+            id,
+            crate::store::ConsentRecord {
+                consent_at: chrono::Utc::now().timestamp_millis(),
+                policy_version: "v".into(),
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    let day = Day::containing_ms(now);
+    let req = |ts| IngestRequest {
+        instance: id,
+        batch: batch(ts, 3),
+        day,
+        daily_row_limit: 1000,
+    };
+    store.ingest(req(now - 10_000)).await.unwrap();
+    store.ingest(req(now - 5_000)).await.unwrap();
+    let before = store.row_counts().await.unwrap();
+    assert_eq!(before.cpu, 6);
+    // Both processes die; the restarted RDB replays the restarted
+    // tickerplant's log.
+    drop((tp, rdb));
+    let (tp, rdb) = RealQ::start_tick(&q, logs.path());
+    let store = tick_store(&tp, &rdb);
+    assert_eq!(store.row_counts().await.unwrap(), before);
+    assert!(store.instance_exists(id).await.unwrap());
+    // And the replayed batch ids still make a retry a duplicate.
+    let again = store.ingest(req(now - 5_000)).await;
+    assert!(
+        matches!(again, Err(StoreError::AlreadyStored { .. })) || again.is_ok_and(|o| o.duplicate)
+    );
 }
 
 fn test_q() -> Option<String> {
