@@ -561,6 +561,8 @@ fn chart(
         .collect();
     let mut plot = Plot::new(title)
         .show_background(false)
+        // The same axis width everywhere keeps the charts' time axes aligned.
+        .y_axis_min_width(64.0)
         .include_x(-span)
         .include_x(0.0)
         .height(130.0)
@@ -591,7 +593,12 @@ fn chart(
                         .to_string()
                 })
                 .unwrap_or_default();
-            Some(format!("{name}\n{at}  {}", unit.show(p.y)))
+            // Away from a line only the time is meaningful.
+            Some(if name.is_empty() {
+                at
+            } else {
+                format!("{name}\n{at}  {}", unit.show(p.y))
+            })
         });
     if unit == Unit::Percent {
         plot = plot.include_y(100.0);
