@@ -196,6 +196,27 @@ try {
   out.full_day_samples = N;
   await bp.screenshot({ path: `${shots}/full-day.png`, fullPage: true });
 
+  // Responsiveness with a full day drawn while live points arrive: an agent
+  // uploads for this instance; long main-thread tasks are recorded.
+  await bp.evaluate(() => {
+    window.__long = [];
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(e.duration); })
+      .observe({ type: "longtask", buffered: false });
+  });
+  mkdirSync(`${work}/big-agent`, { recursive: true });
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(`${work}/big-agent/agent.token`, reg.token, { mode: 0o600 });
+  const bigAgent = spawn(bin, ["agent", "--server", url, "--data-dir", `${work}/big-agent`, "--interval-ms", "250"],
+    { stdio: "ignore" });
+  children.push(bigAgent);
+  await until("live rows on the full day", async () =>
+    Number(await bp.evaluate(() => document.body.dataset.liveRows ?? 0)) >= 20, 20000);
+  const long = await bp.evaluate(() => window.__long);
+  out.full_day_live_rows = Number(await bp.evaluate(() => document.body.dataset.liveRows));
+  out.full_day_long_tasks = long.length;
+  out.full_day_longest_task_ms = Math.round(Math.max(0, ...long));
+  bigAgent.kill();
+
   if (problems.length) fail(`problems:\n${problems.join("\n")}`);
   console.log(JSON.stringify(out));
 } catch (e) {

@@ -239,13 +239,13 @@ pub fn start(
         }
     };
     if demo.self_scrape {
-        tokio::spawn(prom::scrape_loop(
-            hub.clone(),
-            metrics.clone(),
-            self_http.clone(),
-            format!("{base}/metrics"),
-            "self".into(),
-        ));
+        let (hub, metrics, http) = (hub.clone(), metrics.clone(), self_http.clone());
+        let url = format!("{base}/metrics");
+        tokio::spawn(async move {
+            // Our host metrics appear after the sampler's first reading.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            prom::scrape_loop(hub, metrics, http, url, "self".into()).await;
+        });
     }
     if demo.self_otel {
         hub.register("otel", "otlp", "self");
