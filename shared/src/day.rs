@@ -67,6 +67,13 @@ impl Day {
         ts >= self.start_ms() && ts < self.end_ms()
     }
 
+    /// `[from, to)` narrowed to this day (empty, never reversed, when they
+    /// do not overlap): what every store read is clamped to.
+    pub fn clamp_ms(&self, from: TimestampMs, to: TimestampMs) -> (TimestampMs, TimestampMs) {
+        let lo = from.max(self.start_ms());
+        (lo, to.min(self.end_ms()).max(lo))
+    }
+
     /// Length of the day in hours: 24, or 23 / 25 on the DST change days.
     pub fn hours(&self) -> i64 {
         (self.end - self.start).num_hours()
@@ -188,6 +195,18 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clamp_keeps_reads_in_the_day() {
+        let d = Day::containing_ms(1_796_382_000_000);
+        assert_eq!(d.clamp_ms(i64::MIN, i64::MAX), (d.start_ms(), d.end_ms()));
+        assert_eq!(
+            d.clamp_ms(d.start_ms() + 5, d.start_ms() + 9),
+            (d.start_ms() + 5, d.start_ms() + 9)
+        );
+        // Entirely before the day: empty at its start.
+        assert_eq!(d.clamp_ms(0, 10), (d.start_ms(), d.start_ms()));
+    }
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -524,10 +524,6 @@ fn ingest(
 }
 
 /// `[from, to)` clamped to the day, so no read ever reaches another day.
-fn clamp(day: Day, from: TimestampMs, to: TimestampMs) -> (TimestampMs, TimestampMs) {
-    (from.max(day.start_ms()), to.min(day.end_ms()))
-}
-
 const RAM_DAY: &str = "SELECT ts, used_bytes, total_bytes FROM ram WHERE instance_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts";
 
 const DISC_MOUNT_DAY: &str = "SELECT ts, used_bytes, total_bytes FROM disc WHERE instance_id = ?1 AND ts >= ?2 AND ts < ?3 AND mount = ?4 ORDER BY ts";
@@ -607,7 +603,7 @@ impl Store for SqliteStore {
         from: TimestampMs,
         to: TimestampMs,
     ) -> Result<Vec<Point>, StoreError> {
-        let (lo, hi) = clamp(day, from, to);
+        let (lo, hi) = day.clamp_ms(from, to);
         let mount = mount.unwrap_or("/").to_owned();
         self.read(move |c| {
             let key = id.as_bytes();

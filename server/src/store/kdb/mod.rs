@@ -238,14 +238,6 @@ impl KdbStore {
     }
 }
 
-/// Clamps `[from, to)` to the day, as q would, so every timestamp sent is a
-/// real instant.
-fn clamp(day: Day, from: TimestampMs, to: TimestampMs) -> (i64, i64) {
-    let lo = from.max(day.start_ms());
-    let hi = to.min(day.end_ms());
-    (lo, hi.max(lo))
-}
-
 fn day_bounds(day: Day) -> (K, K) {
     (k::timestamp(day.start_ms()), k::timestamp(day.end_ms()))
 }
@@ -322,7 +314,8 @@ impl Store for KdbStore {
         from: TimestampMs,
         to: TimestampMs,
     ) -> Result<Vec<Point>, StoreError> {
-        let (from, to) = clamp(day, from, to);
+        // Clamped here too, so every timestamp sent is a real instant.
+        let (from, to) = day.clamp_ms(from, to);
         let (lo, hi) = day_bounds(day);
         let reply = self
             .call(
