@@ -19,36 +19,6 @@ pub const MIN_INTERVAL: Duration = Duration::from_millis(250);
 /// Longest sampling interval offered.
 pub const MAX_INTERVAL: Duration = Duration::from_secs(10);
 
-/// File systems that are not real disks (kernel, memory and package images).
-const PSEUDO_FS: &[&str] = &[
-    "tmpfs",
-    "devtmpfs",
-    "ramfs",
-    "squashfs",
-    "proc",
-    "sysfs",
-    "devpts",
-    "mqueue",
-    "hugetlbfs",
-    "debugfs",
-    "tracefs",
-    "securityfs",
-    "pstore",
-    "bpf",
-    "fusectl",
-    "configfs",
-    "autofs",
-    "efivarfs",
-    "nsfs",
-    "cgroup",
-    "cgroup2",
-    "binfmt_misc",
-    "rpc_pipefs",
-    "nfsd",
-    "selinuxfs",
-    "overlay-lower",
-];
-
 /// One reading of the whole machine, in the wire types it is uploaded as.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
@@ -162,7 +132,7 @@ impl Sampler {
             let fs = d.file_system().to_string_lossy();
             let mount = d.mount_point().to_string_lossy().into_owned();
             if d.total_space() == 0
-                || PSEUDO_FS.contains(&fs.as_ref())
+                || vitals_shared::mounts::is_pseudo_fs(&fs)
                 || mount.is_empty()
                 || !seen.insert(mount.clone())
             {

@@ -9,6 +9,7 @@
 //! - [`downsample`]: min/max-preserving reduction of a time series to at most
 //!   N points, used by both server and desktop.
 //! - [`day`]: the Europe/Warsaw day clock and the [`day::Clock`] trait.
+//! - [`mounts`]: which mounted file systems are disks.
 //! - [`policy`]: the data policy text and version (from `assets/policy.md`).
 //!
 //! Nothing in this crate does I/O or needs an async runtime.
@@ -17,6 +18,7 @@
 pub mod day;
 pub mod downsample;
 pub mod limits;
+pub mod mounts;
 pub mod policy;
 pub mod stats;
 pub mod validate;

@@ -28,37 +28,12 @@ pub struct HostSnapshot {
     pub filesystems: Vec<(String, u64, u64)>,
 }
 
-/// File system types that are not disks.
-const PSEUDO: &[&str] = &[
-    "tmpfs",
-    "devtmpfs",
-    "proc",
-    "sysfs",
-    "overlay",
-    "squashfs",
-    "devpts",
-    "cgroup",
-    "cgroup2",
-    "mqueue",
-    "debugfs",
-    "tracefs",
-    "securityfs",
-    "pstore",
-    "bpf",
-    "fusectl",
-    "configfs",
-    "autofs",
-    "efivarfs",
-    "nsfs",
-    "ramfs",
-    "hugetlbfs",
-    "binfmt_misc",
-    "rpc_pipefs",
-];
-
-/// Whether a file system of `fstype` at `mount` is a real disk.
+/// Whether a file system of `fstype` at `mount` is a real disk: not a
+/// pseudo file system (the list the desktop sampler uses), not a
+/// container's overlay root, not under the kernel's own trees.
 pub fn is_real_fs(fstype: &str, mount: &str) -> bool {
-    !PSEUDO.contains(&fstype)
+    !vitals_shared::mounts::is_pseudo_fs(fstype)
+        && fstype != "overlay"
         && !["/proc", "/sys", "/dev", "/run"]
             .iter()
             .any(|p| mount == *p || mount.starts_with(&format!("{p}/")))
