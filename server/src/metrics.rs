@@ -204,6 +204,19 @@ impl Metrics {
             .observe(d.as_secs_f64());
     }
 
+    /// Records one attempt of an example source: up or not, and the
+    /// samples it delivered or a failure.
+    pub fn record_demo(&self, label: &SourceLabel, ok: bool, samples: usize) {
+        self.demo_source_up.get_or_create(label).set(i64::from(ok));
+        if ok {
+            self.demo_samples
+                .get_or_create(label)
+                .inc_by(samples as u64);
+        } else {
+            self.demo_source_failures.get_or_create(label).inc();
+        }
+    }
+
     /// The text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();

@@ -16,7 +16,7 @@ use vitals_shared::wire::DemoSample;
 
 use super::MetricsHandle;
 use super::{DemoHub, POLL_EVERY, backoff, now_ms, sample};
-use crate::metrics::{Metrics, SourceLabel};
+use crate::metrics::SourceLabel;
 
 /// CPU busy percent per node, from node_exporter's per-mode CPU seconds.
 pub const CPU_QUERY: &str =
@@ -47,21 +47,6 @@ struct VectorItem {
     #[serde(default)]
     metric: HashMap<String, String>,
     value: (f64, String),
-}
-
-fn record(metrics: &Metrics, label: &SourceLabel, ok: bool, samples: usize) {
-    metrics
-        .demo_source_up
-        .get_or_create(label)
-        .set(i64::from(ok));
-    if ok {
-        metrics
-            .demo_samples
-            .get_or_create(label)
-            .inc_by(samples as u64);
-    } else {
-        metrics.demo_source_failures.get_or_create(label).inc();
-    }
 }
 
 async fn instant_query(
@@ -137,7 +122,7 @@ pub async fn query_loop(
             ));
         }
         let ok = result.is_ok();
-        record(&metrics, &label, ok, out.len());
+        metrics.record_demo(&label, ok, out.len());
         hub.report("prometheus", "query", &base, result);
         hub.publish(&out);
         if reachable {
@@ -322,14 +307,14 @@ pub async fn scrape_loop(
         let ok = result.is_ok();
         match result {
             Ok(out) => {
-                record(&metrics, &label, true, out.len());
+                metrics.record_demo(&label, true, out.len());
                 hub.report("prometheus", "scrape", &origin, Ok(()));
                 hub.publish(&out);
                 failures = 0;
                 tokio::time::sleep(POLL_EVERY).await;
             }
             Err(e) => {
-                record(&metrics, &label, false, 0);
+                metrics.record_demo(&label, false, 0);
                 hub.report("prometheus", "scrape", &origin, Err(e));
                 prev = None;
                 failures += 1;
@@ -344,6 +329,7 @@ pub async fn scrape_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::Metrics;
 
     #[test]
     fn node_exporter_text_is_read() {

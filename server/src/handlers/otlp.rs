@@ -94,12 +94,9 @@ pub async fn post(
             kind: "otlp",
             origin: origin.clone(),
         };
-        state.metrics.demo_source_up.get_or_create(&label).set(1);
         state
             .metrics
-            .demo_samples
-            .get_or_create(&label)
-            .inc_by(mapped.samples.len() as u64);
+            .record_demo(&label, true, mapped.samples.len());
         state.demo.report("otel", "otlp", &origin, Ok(()));
         state.demo.publish(&mapped.samples);
     }
