@@ -323,7 +323,8 @@ impl Store for KdbStore {
                 vec![
                     k::guid(id),
                     k::symbol(metric.as_str()),
-                    k::symbol(mount.unwrap_or("")),
+                    // The contract: without a mount, the root mount.
+                    k::symbol(mount.unwrap_or("/")),
                     lo,
                     hi,
                     k::timestamp(from),

@@ -320,6 +320,30 @@ async fn protocol_instance_ids_travel_as_guids() {
 }
 
 #[tokio::test]
+async fn protocol_disc_series_default_to_the_root_mount() {
+    let empty = || k::table(vec![("ts", k::timestamps([])), ("v", k::floats([]))]).unwrap();
+    let peer = Peer::start(Arc::new(move |_| Act::Reply(empty()))).await;
+    let store = KdbStore::new(peer.target(), fast());
+    let day = Day::containing_ms(1_796_382_000_000);
+    let id = InstanceId([1; 16]);
+    store
+        .series(id, Metric::Disc, None, day, 0, i64::MAX)
+        .await
+        .unwrap();
+    store
+        .series(id, Metric::Disc, Some("/home"), day, 0, i64::MAX)
+        .await
+        .unwrap();
+    let msgs = peer.msgs.lock().unwrap().clone();
+    // `disc, then the mount symbol: `/ by default, else the one asked for.
+    let mut root = sym("disc");
+    root.push(0xf5);
+    root.extend(sym("/"));
+    assert!(msgs[0].windows(root.len()).any(|w| w == root.as_slice()));
+    assert!(contains(&msgs[1], "/home"));
+}
+
+#[tokio::test]
 async fn protocol_q_error_replies_become_typed_errors() {
     let peer = Peer::start(Arc::new(|m| {
         if contains(m, ".vitals.erase") {
