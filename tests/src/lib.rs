@@ -149,6 +149,23 @@ pub fn consent() -> serde_json::Value {
     serde_json::json!({"consent": {"accepted": true, "policy_version": vitals_shared::policy::version()}})
 }
 
+/// Registers a new instance with consent to the current policy (asserting
+/// `201`); returns its token.
+pub async fn register(http: &reqwest::Client, url: &str) -> String {
+    let r = http
+        .post(format!("{url}/api/v1/instances"))
+        .json(&consent())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach {url}: {e}"));
+    assert_eq!(r.status(), 201);
+    r.json::<serde_json::Value>()
+        .await
+        .ok()
+        .and_then(|v| v["token"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("registration answer without a token"))
+}
+
 /// Timestamps of the rows of `metric` the server holds for `token`, from
 /// `GET /api/v1/me/export.csv` (first column), in the export's order.
 pub async fn exported_ts(http: &reqwest::Client, url: &str, token: &str, metric: &str) -> Vec<i64> {
@@ -264,4 +281,13 @@ pub async fn read_sse(
             }
         }
     }
+}
+
+/// The sum of the samples of `name` whose labels contain `label` (e.g.
+/// `route="/api/v1/ingest"`) in a `/metrics` text.
+pub fn metric_sum(text: &str, name: &str, label: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
 }

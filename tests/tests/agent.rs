@@ -7,7 +7,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use vitals_tests::{TestServer, exported_ts, server_args, workspace_bin};
+use vitals_tests::{TestServer, exported_ts, free_port, server_args, workspace_bin};
 
 /// Kills the agent on drop.
 struct Agent(Child);
@@ -48,14 +48,6 @@ fn queued(data: &std::path::Path) -> usize {
                 .count()
         })
         .unwrap_or(0)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Seconds the server stays down; 60 as the issue asks, shorter for a

@@ -238,16 +238,7 @@ async fn a_minute_of_demo_traffic_stores_nothing() {
     let url = srv.url();
     // Some real rows first, so "unchanged" is not "empty".
     let http = reqwest::Client::new();
-    let reg: Value = http
-        .post(format!("{url}/api/v1/instances"))
-        .json(&vitals_tests::consent())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = reg["token"].as_str().unwrap();
+    let token = &vitals_tests::register(&http, &url).await;
     let now = chrono::Utc::now().timestamp_millis();
     let batch = serde_json::json!({"batch_id": uuid::Uuid::new_v4(),
         "cpu": [{"ts": now, "usage_pct": 5.0, "cores_pct": [5.0]}],

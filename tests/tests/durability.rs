@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use vitals_tests::{TestServer, consent, exported_ts, server_args};
+use vitals_tests::{TestServer, exported_ts, register, server_args};
 
 fn batch(ts: i64) -> Value {
     json!({
@@ -21,20 +21,6 @@ fn batch(ts: i64) -> Value {
             {"ts": ts, "mount": "/data", "used_bytes": 1, "total_bytes": 10}
         ]
     })
-}
-
-async fn register(http: &reqwest::Client, url: &str) -> String {
-    let r = http
-        .post(format!("{url}/api/v1/instances"))
-        .json(&consent())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

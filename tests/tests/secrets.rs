@@ -34,16 +34,7 @@ async fn tokens_never_reach_disk_or_logs() {
     let now = chrono::Utc::now().timestamp_millis();
 
     // App-first: register, upload, read everything.
-    let reg: Value = http
-        .post(format!("{url}/api/v1/instances"))
-        .json(&consent())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let t1 = reg["token"].as_str().unwrap().to_owned();
+    let t1 = vitals_tests::register(&http, &url).await;
     let batch = json!({"batch_id": uuid::Uuid::new_v4(),
         "cpu": [{"ts": now, "usage_pct": 3.0}], "ram": [{"ts": now, "used_bytes": 1, "total_bytes": 2}],
         "disc": [{"ts": now, "mount": "/", "used_bytes": 1, "total_bytes": 2}]});

@@ -159,11 +159,7 @@ async fn agent_trusts_a_custom_ca_only_when_told() {
             .text()
             .await
             .unwrap();
-        let rows = m
-            .lines()
-            .find(|l| l.starts_with("vitals_ingest_rows_total{table=\"cpu\"}"))
-            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .unwrap_or(0);
+        let rows = vitals_tests::metric_sum(&m, "vitals_ingest_rows_total", "table=\"cpu\"");
         if rows >= 2 || t.elapsed() > Duration::from_secs(15) {
             break rows;
         }

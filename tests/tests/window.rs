@@ -13,16 +13,14 @@ use vitals_desktop::app::VitalsApp;
 use vitals_desktop::engine::Engine;
 use vitals_desktop::settings::{Settings, SettingsFile};
 use vitals_desktop::upload::UploadState;
-use vitals_tests::{TestServer, server_args};
+use vitals_tests::{TestServer, metric_sum, server_args};
 
 fn requests_to(metrics: &str, route: &str) -> u64 {
-    metrics
-        .lines()
-        .filter(|l| {
-            l.starts_with("vitals_http_requests_total") && l.contains(&format!("route=\"{route}\""))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
+    metric_sum(
+        metrics,
+        "vitals_http_requests_total",
+        &format!("route=\"{route}\""),
+    )
 }
 
 async fn metrics(url: &str) -> String {
