@@ -183,14 +183,30 @@ impl Link {
     /// [`KdbError::Q`]; a broken connection drops that connection and is
     /// [`KdbError::Down`].
     pub async fn call(&self, msg: &K) -> Result<K, KdbError> {
+        self.exchange(None, msg).await
+    }
+
+    /// Sends `first` asynchronously, then `then` synchronously, **on the same
+    /// connection**: q reads one connection in order, so `then`'s answer
+    /// means `first` has been processed (the tickerplant's flush).
+    pub async fn send_then_call(&self, first: &K, then: &K) -> Result<K, KdbError> {
+        self.exchange(Some(first), then).await
+    }
+
+    async fn exchange(&self, first: Option<&K>, msg: &K) -> Result<K, KdbError> {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
         let mut slot = self.slots[i].lock().await;
         let stream = match slot.as_mut() {
             Some(s) => s,
             None => slot.insert(self.connect().await?),
         };
-        let reply = tokio::time::timeout(self.opts.timeout, stream.call(msg)).await;
-        match reply {
+        let work = async {
+            if let Some(m) = first {
+                stream.send_async(m).await?;
+            }
+            stream.call(msg).await
+        };
+        match tokio::time::timeout(self.opts.timeout, work).await {
             Ok(Ok(k)) => {
                 self.mark_up();
                 if k.get_type() == qtype::ERROR {
@@ -216,38 +232,6 @@ impl Link {
                 )))
             }
         }
-    }
-
-    /// Sends `msg` without waiting for a reply (tickerplant publishing).
-    pub async fn send_async(&self, msg: &K) -> Result<(), KdbError> {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
-        let mut slot = self.slots[i].lock().await;
-        let stream = match slot.as_mut() {
-            Some(s) => s,
-            None => slot.insert(self.connect().await?),
-        };
-        match tokio::time::timeout(self.opts.timeout, stream.send_async(msg)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => {
-                *slot = None;
-                Err(match e {
-                    KdbError::Down(why) => self.mark_down(why),
-                    other => other,
-                })
-            }
-            Err(_) => {
-                *slot = None;
-                Err(self.mark_down("kdb+ did not take the message in time".into()))
-            }
-        }
-    }
-
-    /// Seconds until the next reconnect attempt (for `Retry-After`), or
-    /// `None` when the last call succeeded.
-    pub fn retry_in(&self) -> Option<Duration> {
-        let h = self.health.lock().unwrap_or_else(|p| p.into_inner());
-        h.retry_at
-            .map(|t| t.saturating_duration_since(Instant::now()))
     }
 
     fn mark_up(&self) {

@@ -124,11 +124,9 @@ impl Backend {
                 k::compound(args),
             ],
         );
-        tp.send_async(&msg).await?;
-        let backlog = k::read_long(
-            &tp.call(&k::call(".vitals.tp.flush", vec![K::new_null()]))
-                .await?,
-        )?;
+        // The flush must follow the write on its connection to vouch for it.
+        let flush = k::call(".vitals.tp.flush", vec![K::new_null()]);
+        let backlog = k::read_long(&tp.send_then_call(&msg, &flush).await?)?;
         if backlog > TICK_BACKLOG_LIMIT {
             tracing::warn!(backlog, "tickerplant subscribers are behind");
         }

@@ -175,6 +175,8 @@ struct Peer {
     /// Handshakes completed (probe connections that close at once are not
     /// counted).
     logins: Arc<Mutex<Vec<Vec<u8>>>>,
+    /// For each message, the number of the login (connection) it came on.
+    conns: Arc<Mutex<Vec<usize>>>,
 }
 
 impl Peer {
@@ -186,10 +188,11 @@ impl Peer {
         let addr = listener.local_addr().unwrap();
         let msgs = Arc::new(Mutex::new(Vec::new()));
         let logins = Arc::new(Mutex::new(Vec::new()));
-        let (m, l) = (msgs.clone(), logins.clone());
+        let conns = Arc::new(Mutex::new(Vec::new()));
+        let (m, l, c) = (msgs.clone(), logins.clone(), conns.clone());
         tokio::spawn(async move {
             while let Ok((mut sock, _)) = listener.accept().await {
-                let (m, l, respond) = (m.clone(), l.clone(), respond.clone());
+                let (m, l, c, respond) = (m.clone(), l.clone(), c.clone(), respond.clone());
                 tokio::spawn(async move {
                     // Handshake: "user:password", capability byte, NUL.
                     let mut hello = Vec::new();
@@ -201,7 +204,11 @@ impl Peer {
                             _ => return,
                         }
                     }
-                    l.lock().unwrap().push(hello);
+                    let conn = {
+                        let mut l = l.lock().unwrap();
+                        l.push(hello);
+                        l.len() - 1
+                    };
                     if sock.write_all(&[3]).await.is_err() {
                         return;
                     }
@@ -218,6 +225,7 @@ impl Peer {
                         let mut full = head.to_vec();
                         full.extend(body);
                         m.lock().unwrap().push(full.clone());
+                        c.lock().unwrap().push(conn);
                         // Asynchronous messages (type 0) get no answer.
                         if head[1] == 0 {
                             continue;
@@ -244,7 +252,12 @@ impl Peer {
                 });
             }
         });
-        Peer { addr, msgs, logins }
+        Peer {
+            addr,
+            msgs,
+            logins,
+            conns,
+        }
     }
 
     fn target(&self) -> Target {
@@ -677,6 +690,9 @@ async fn protocol_tick_mode_logs_flushes_then_reads_the_rdb_answer() {
     assert!(contains(&sent[1], ".vitals.tp.send") && contains(&sent[1], "register"));
     assert_eq!(sent[1][1], 0);
     assert!(contains(&sent[2], ".vitals.tp.flush") && sent[2][1] == 1);
+    // On the same connection, or the flush would vouch for nothing.
+    let conns = tp.conns.lock().unwrap().clone();
+    assert_eq!(conns[1], conns[2]);
     // The instance id travels inside the write; the RDB is asked for the
     // answer under the same request id, until it has one.
     assert!(sent[1].windows(16).any(|w| w == [3; 16]));
