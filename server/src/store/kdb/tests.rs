@@ -278,6 +278,13 @@ impl Peer {
     }
 }
 
+fn consent() -> crate::store::ConsentRecord {
+    crate::store::ConsentRecord {
+        consent_at: chrono::Utc::now().timestamp_millis(),
+        policy_version: "v".into(),
+    }
+}
+
 fn fast() -> LinkOptions {
     LinkOptions {
         connections: 2,
@@ -673,14 +680,7 @@ async fn protocol_tick_mode_logs_flushes_then_reads_the_rdb_answer() {
     .await;
     let store = KdbStore::tick(rdb.target(), tp.target(), fast());
     store
-        .create_instance(
-            InstanceId([3; 16]),
-            crate::store::ConsentRecord {
-                consent_at: 1_796_382_000_000,
-                policy_version: "v".into(),
-            },
-            10,
-        )
+        .create_instance(InstanceId([3; 16]), consent(), 10)
         .await
         .unwrap();
     let sent = tp.msgs.lock().unwrap().clone();
@@ -706,14 +706,7 @@ async fn protocol_tick_mode_logs_flushes_then_reads_the_rdb_answer() {
     assert!(store.instance_exists(InstanceId([3; 16])).await.is_err());
     // The day is rolled once, not per write.
     store
-        .create_instance(
-            InstanceId([4; 16]),
-            crate::store::ConsentRecord {
-                consent_at: 1_796_382_000_000,
-                policy_version: "v".into(),
-            },
-            10,
-        )
+        .create_instance(InstanceId([4; 16]), consent(), 10)
         .await
         .unwrap();
     assert_eq!(tp.messages_containing(".vitals.tp.roll"), 1);
@@ -839,17 +832,7 @@ async fn real_q_tickerplant_restart_replays_every_acknowledged_batch() {
     let (tp, rdb) = RealQ::start_tick(&q, logs.path());
     let store = tick_store(&tp, &rdb);
     let id = InstanceId([5; 16]);
-    store
-        .create_instance(
-            id,
-            crate::store::ConsentRecord {
-                consent_at: chrono::Utc::now().timestamp_millis(),
-                policy_version: "v".into(),
-            },
-            10,
-        )
-        .await
-        .unwrap();
+    store.create_instance(id, consent(), 10).await.unwrap();
     let now = chrono::Utc::now().timestamp_millis();
     let day = Day::containing_ms(now);
     let req = |ts| IngestRequest {
