@@ -11,14 +11,8 @@ use vitals_shared::day::from_ms;
 use super::KdbError;
 use crate::identity::InstanceId;
 
-/// q timestamps count nanoseconds from 2000-01-01; the wire counts
-/// milliseconds from 1970-01-01.
-pub fn ts_from_ms(ms: i64) -> J {
-    ms.saturating_mul(1_000_000)
-        .saturating_sub(KDB_TIMESTAMP_OFFSET)
-}
-
-/// The reverse of [`ts_from_ms`] (q's null timestamp stays `i64::MIN`).
+/// Epoch milliseconds of a q timestamp (nanoseconds from 2000-01-01); q's
+/// null timestamp stays `i64::MIN`.
 pub fn ms_from_ts(ts: J) -> i64 {
     if ts == J::MIN {
         return i64::MIN;
