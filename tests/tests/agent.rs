@@ -4,22 +4,13 @@
 //! back on the same file. Afterwards the server holds every sample taken,
 //! exactly once, in order.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use vitals_tests::{TestServer, exported_ts, free_port, server_args, workspace_bin};
+use vitals_tests::{Daemon, TestServer, exported_ts, free_port, server_args, workspace_bin};
 
-/// Kills the agent on drop.
-struct Agent(Child);
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_agent(url: &str, data: &std::path::Path) -> Agent {
+/// The agent, killed on drop.
+fn start_agent(url: &str, data: &std::path::Path) -> Daemon {
     let child = Command::new(workspace_bin("vitals"))
         .args([
             "agent",
@@ -37,7 +28,7 @@ fn start_agent(url: &str, data: &std::path::Path) -> Agent {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    Agent(child)
+    Daemon(child)
 }
 
 fn queued(data: &std::path::Path) -> usize {
