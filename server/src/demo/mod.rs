@@ -51,6 +51,20 @@ pub struct SourceStatus {
     pub error: Option<String>,
 }
 
+impl SourceStatus {
+    /// A source that has not delivered yet.
+    fn new(source: &'static str, kind: &'static str, origin: &str) -> Self {
+        Self {
+            source,
+            kind,
+            origin: origin.to_owned(),
+            live: false,
+            failures: 0,
+            error: None,
+        }
+    }
+}
+
 /// One message of the stream: a sample, or the sources' health.
 #[derive(Debug, Clone)]
 pub enum DemoEvent {
@@ -100,14 +114,8 @@ impl DemoHub {
     /// Registers a source (not live until it delivers).
     pub fn register(&self, source: &'static str, kind: &'static str, origin: &str) {
         if let Ok(mut m) = self.sources.lock() {
-            m.entry(key(source, kind, origin)).or_insert(SourceStatus {
-                source,
-                kind,
-                origin: origin.to_owned(),
-                live: false,
-                failures: 0,
-                error: None,
-            });
+            m.entry(key(source, kind, origin))
+                .or_insert_with(|| SourceStatus::new(source, kind, origin));
         }
     }
 
@@ -123,14 +131,9 @@ impl DemoHub {
             let Ok(mut m) = self.sources.lock() else {
                 return;
             };
-            let st = m.entry(key(source, kind, origin)).or_insert(SourceStatus {
-                source,
-                kind,
-                origin: origin.to_owned(),
-                live: false,
-                failures: 0,
-                error: None,
-            });
+            let st = m
+                .entry(key(source, kind, origin))
+                .or_insert_with(|| SourceStatus::new(source, kind, origin));
             let was = st.live;
             match result {
                 Ok(()) => {
