@@ -75,8 +75,9 @@ pub fn run(cli: Cli) -> i32 {
     let Some(command) = cli.command else {
         return run_window(cli.tray);
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+    // One thread: the agent's sampler and uploader are tasks side by side,
+    // so a sample wakes one thread, not three.
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

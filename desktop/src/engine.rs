@@ -1,29 +1,33 @@
 //! What runs behind the window and the tray: the sampler, the local
 //! history, the consent state, the on-disk queue and the uploader.
 //!
-//! Threads: `sampler` (sysinfo), `hub` (puts each sample into the history
-//! and — only while consent is on and upload not paused — into the queue,
-//! then asks the UI to repaint), and `upload` (its own tokio runtime: the
-//! commands of the UI and the uploader task of [`crate::agent`]).
-//! Nothing carrying samples is sent before consent: the uploader task does
-//! not exist until then.
+//! Threads: `sampler` (sysinfo), `hub` (puts each sample into the history,
+//! asks the UI to repaint, then — only while consent is on and upload not
+//! paused — gives it to the [`Uploader`] for one turn), and `upload` (its own
+//! tokio runtime for the commands of the UI: consent, revoke, pairing, links).
+//! Nothing carrying samples is sent before consent: the uploader does not
+//! exist until then.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use vitals_shared::day::{Clock, SystemClock};
 use vitals_shared::wire::{Batch, WebLinkResponse};
 
-use crate::agent::{self, FOLD_SAMPLES};
+use crate::agent;
 use crate::history::History;
 use crate::queue::{DEFAULT_MAX_BATCHES, DEFAULT_MAX_BYTES, Queue};
 use crate::sampler::{self, Sample};
 use crate::settings::Settings;
 use crate::token::TokenStore;
-use crate::upload::UploadState;
+use crate::uplink::Uplink;
+use crate::upload::{FOLD_SAMPLES, UploadState, Uploader, set_state};
+
+/// The uploader while upload is on; `None` before consent and while paused.
+type Slot = Arc<Mutex<Option<Uploader>>>;
 
 /// Where the policy shown on the consent screen came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,15 +122,16 @@ impl Engine {
             queue_info: Arc::new(Mutex::new((queue.len(), queue.dropped()))),
         };
         let queue = Arc::new(Mutex::new(queue));
-        let more = Arc::new(Notify::new());
+        let slot: Slot = Arc::new(Mutex::new(None));
 
         let (tx, rx) = std::sync::mpsc::channel::<Sample>();
         sampler::spawn(interval, tx, || {}, || SystemClock.now_ms()).map_err(|e| e.to_string())?;
         {
-            let (sh, q, m, rp) = (shared.clone(), queue.clone(), more.clone(), repaint.clone());
+            let (sh, q, u, rp) = (shared.clone(), queue.clone(), slot.clone(), repaint.clone());
+            let interval = sampler::clamp_interval(interval);
             std::thread::Builder::new()
                 .name("hub".into())
-                .spawn(move || hub(rx, sh, q, m, rp))
+                .spawn(move || hub(rx, interval, sh, q, u, rp))
                 .map_err(|e| format!("cannot start the hub thread: {e}"))?;
         }
         let (cmd, cmd_rx) = mpsc::unbounded_channel();
@@ -135,12 +140,12 @@ impl Engine {
             let ctl = Control {
                 server: settings.server_url.clone(),
                 http: agent::client(settings.ca_file.as_deref()).map_err(|e| e.message)?,
+                ca_file: settings.ca_file.clone(),
                 store,
                 shared: shared.clone(),
                 queue,
-                more,
+                slot,
                 repaint,
-                uploader: None,
             };
             std::thread::Builder::new()
                 .name("upload".into())
@@ -179,25 +184,52 @@ impl Engine {
 
 fn hub(
     rx: std::sync::mpsc::Receiver<Sample>,
+    interval: Duration,
     shared: Shared,
     queue: Arc<Mutex<Queue>>,
-    more: Arc<Notify>,
+    slot: Slot,
     repaint: Arc<dyn Fn() + Send + Sync>,
 ) {
     for s in rx {
-        let upload =
-            shared.consented.load(Ordering::Acquire) && !shared.paused.load(Ordering::Acquire);
-        if upload && let Ok(mut q) = queue.lock() {
-            if let Err(e) = q.push_or_fold(&agent::to_batch(s.clone()), FOLD_SAMPLES) {
-                tracing::error!(error = %e, "cannot write a sample to the queue");
-            }
-            if let Ok(mut qi) = shared.queue_info.lock() {
-                *qi = (q.len(), q.dropped());
-            }
-            more.notify_one();
-        }
+        // The chart first: upload never delays what the person sees.
+        let batch = agent::to_batch(s.clone());
         if let Ok(mut h) = shared.history.lock() {
             h.push(s);
+        }
+        repaint();
+        let upload =
+            shared.consented.load(Ordering::Acquire) && !shared.paused.load(Ordering::Acquire);
+        if !upload {
+            continue;
+        }
+        let Ok(mut u) = slot.lock() else {
+            return;
+        };
+        let refused = match u.as_mut() {
+            Some(up) => up
+                .turn(&queue, Some(batch), Instant::now() + interval)
+                .is_err(),
+            None => {
+                // Consent is on and the uploader not built yet: keep it.
+                if let Ok(mut q) = queue.lock()
+                    && let Err(e) = q.add(batch, FOLD_SAMPLES)
+                {
+                    tracing::error!(error = %e, "cannot write a sample to the queue");
+                }
+                false
+            }
+        };
+        if refused {
+            // 401: the token no longer works; consent must be given again.
+            *u = None;
+            shared.consented.store(false, Ordering::Release);
+            tracing::warn!(
+                "the server no longer knows this device's token; consent is needed again"
+            );
+        }
+        drop(u);
+        if let (Ok(q), Ok(mut qi)) = (queue.lock(), shared.queue_info.lock()) {
+            *qi = (q.len(), q.dropped());
         }
         repaint();
     }
@@ -206,12 +238,12 @@ fn hub(
 struct Control {
     server: String,
     http: reqwest::Client,
+    ca_file: Option<PathBuf>,
     store: TokenStore,
     shared: Shared,
     queue: Arc<Mutex<Queue>>,
-    more: Arc<Notify>,
+    slot: Slot,
     repaint: Arc<dyn Fn() + Send + Sync>,
-    uploader: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Control {
@@ -225,7 +257,7 @@ impl Control {
     }
 
     fn status(&self, s: UploadState) {
-        agent::set_state(&self.shared.status, s);
+        set_state(&self.shared.status, s);
         (self.repaint)();
     }
 
@@ -306,28 +338,25 @@ impl Control {
             self.status(UploadState::Paused);
             return;
         }
-        self.status(UploadState::Uploading);
-        let (http, server, queue, more, state) = (
-            self.http.clone(),
-            self.server.clone(),
-            self.queue.clone(),
-            self.more.clone(),
-            self.shared.status.clone(),
-        );
-        let (consented, repaint) = (self.shared.consented.clone(), self.repaint.clone());
-        self.uploader = Some(tokio::spawn(async move {
-            if let Err(e) = agent::upload_loop(http, server, token, queue, more, state).await {
-                // 401: the token no longer works; consent must be given again.
-                consented.store(false, Ordering::Release);
-                tracing::warn!("{}", e.message);
+        let link = match Uplink::new(&self.server, &token, self.ca_file.as_deref()) {
+            Ok(l) => l,
+            Err(e) => {
+                self.status(UploadState::Rejected(e.clone()));
+                self.say(format!("Cannot upload: {e}"));
+                return;
             }
-            repaint();
-        }));
+        };
+        self.status(UploadState::Uploading);
+        if let Ok(mut u) = self.slot.lock() {
+            *u = Some(Uploader::new(link, self.shared.status.clone()));
+        }
     }
 
+    /// Upload stops here: the hub finds no uploader from its next sample on
+    /// (a turn under way finishes first; it never outlasts one interval).
     fn stop_uploader(&mut self) {
-        if let Some(h) = self.uploader.take() {
-            h.abort();
+        if let Ok(mut u) = self.slot.lock() {
+            *u = None;
         }
     }
 

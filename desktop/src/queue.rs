@@ -3,7 +3,13 @@
 //!
 //! One file per batch, named by a sequence number, written to a temporary
 //! name and renamed, so a crash of the app leaves either the whole batch or
-//! nothing. Files are not fsynced per sample: a killed or restarted app loses
+//! nothing. While nothing waits, the newest sample is only held in memory
+//! ([`Queue::add`]): it normally reaches the server within milliseconds, and
+//! creating and deleting a file for every sample was most of the agent's CPU
+//! time. It goes to disk the moment it is not answered at once — a failed
+//! send ([`Queue::spill`]), a newer sample arriving first, or the queue being
+//! closed (also on drop) — so only a SIGKILL during that send can lose it, and
+//! then it may well have been stored. Files are not fsynced per sample: a killed or restarted app loses
 //! nothing (the kernel holds the written file); only a crash of the whole
 //! operating system can lose the last seconds — the price of not waking the
 //! disk every second. Bounded by count and bytes (default: 24 hours of 1 Hz
@@ -47,6 +53,9 @@ pub struct Queue {
     /// The newest batch, kept in memory so that sending it right away, or
     /// folding the next sample into it, does not read it back from disk.
     cached: Option<(u64, Batch)>,
+    /// A batch not written yet; only ever while `entries` is empty, so it is
+    /// the front.
+    held: Option<Batch>,
 }
 
 impl Queue {
@@ -86,19 +95,20 @@ impl Queue {
             entries: entries.into(),
             dropped,
             cached: None,
+            held: None,
         };
         q.enforce_bounds()?;
         Ok(q)
     }
 
-    /// Batches waiting.
+    /// Batches waiting, in memory or on disk.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.len() + usize::from(self.held.is_some())
     }
 
     /// Whether nothing waits.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     /// Bytes on disk.
@@ -129,8 +139,35 @@ impl Queue {
         Ok(body.len() as u64)
     }
 
+    /// Adds a one-sample batch: held in memory when nothing waits, otherwise
+    /// written to disk, folded into the newest unsent batch where it can be
+    /// (see [`Queue::push_or_fold`]).
+    pub fn add(&mut self, batch: Batch, max_samples: usize) -> io::Result<()> {
+        if self.is_empty() {
+            self.held = Some(batch);
+            return Ok(());
+        }
+        self.spill()?;
+        self.push_or_fold(&batch, max_samples)
+    }
+
+    /// Writes the batch held in memory, if any, to disk (its send failed, or
+    /// the queue is closing).
+    pub fn spill(&mut self) -> io::Result<()> {
+        if let Some(b) = &self.held {
+            self.append(&b.clone())?;
+            self.held = None;
+        }
+        Ok(())
+    }
+
     /// Appends a batch (its file is in place when this returns).
     pub fn push(&mut self, batch: &Batch) -> io::Result<()> {
+        self.spill()?;
+        self.append(batch)
+    }
+
+    fn append(&mut self, batch: &Batch) -> io::Result<()> {
         let seq = self.next_seq;
         let bytes = self.write_entry(seq, batch)?;
         self.next_seq += 1;
@@ -147,6 +184,7 @@ impl Queue {
     /// requests of many samples, and every batch keeps one `batch_id` from
     /// its first send to its last retry.
     pub fn push_or_fold(&mut self, batch: &Batch, max_samples: usize) -> io::Result<()> {
+        self.spill()?;
         if self.entries.len() >= 2
             && let Some(tail_seq) = self.entries.back().map(|t| t.seq)
         {
@@ -176,12 +214,15 @@ impl Queue {
                 self.cached = Some((tail_seq, old));
             }
         }
-        self.push(batch)
+        self.append(batch)
     }
 
     /// The oldest batch, without removing it. `Err(InvalidData)` means its
     /// file is damaged: call [`Queue::quarantine_front`].
     pub fn front(&self) -> Option<io::Result<Batch>> {
+        if let Some(b) = &self.held {
+            return Some(Ok(b.clone()));
+        }
         let e = self.entries.front()?;
         if let Some((seq, b)) = &self.cached
             && *seq == e.seq
@@ -196,6 +237,9 @@ impl Queue {
 
     /// Removes the oldest batch (the server answered it).
     pub fn pop_front(&mut self) -> io::Result<()> {
+        if self.held.take().is_some() {
+            return Ok(());
+        }
         if let Some(e) = self.entries.pop_front() {
             self.bytes -= e.bytes;
             match fs::remove_file(self.path(e.seq)) {
@@ -236,6 +280,14 @@ impl Queue {
             fs::write(self.dir.join(DROPPED_FILE), self.dropped.to_string())?;
         }
         Ok(())
+    }
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        if let Err(e) = self.spill() {
+            tracing::error!(error = %e, "cannot write the newest sample to the queue");
+        }
     }
 }
 
@@ -333,6 +385,51 @@ mod tests {
         drop(q);
         let q = Queue::open(dir.path(), 100, 1 << 20).unwrap();
         assert_eq!((q.len(), q.bytes()), (2, bytes));
+    }
+
+    #[test]
+    fn a_sample_is_held_in_memory_until_it_is_not_answered_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = || {
+            fs::read_dir(dir.path())
+                .unwrap()
+                .filter(|e| {
+                    let n = e.as_ref().unwrap().file_name();
+                    n.to_string_lossy().ends_with(SUFFIX)
+                })
+                .count()
+        };
+        let mut q = Queue::open(dir.path(), 100, 1 << 20).unwrap();
+        // Sent and answered: never touches the disk.
+        let a = batch(1);
+        q.add(a.clone(), 60).unwrap();
+        assert_eq!((q.len(), files()), (1, 0));
+        assert_eq!(q.front().unwrap().unwrap(), a);
+        q.pop_front().unwrap();
+        assert!(q.is_empty() && q.front().is_none());
+        // The send failed: written, and it stays the front.
+        let b = batch(2);
+        q.add(b.clone(), 60).unwrap();
+        q.spill().unwrap();
+        assert_eq!((q.len(), files()), (1, 1));
+        assert_eq!(q.front().unwrap().unwrap(), b);
+        q.pop_front().unwrap();
+        // A newer sample arrives before the answer: both on disk, in order,
+        // the first one (maybe on its way) not folded into.
+        let (c, d) = (batch(3), batch(4));
+        q.add(c.clone(), 60).unwrap();
+        q.add(d.clone(), 60).unwrap();
+        assert_eq!((q.len(), files()), (2, 2));
+        assert_eq!(q.front().unwrap().unwrap(), c);
+        q.pop_front().unwrap();
+        q.pop_front().unwrap();
+        // Closing the queue keeps a held sample.
+        let e = batch(5);
+        q.add(e.clone(), 60).unwrap();
+        drop(q);
+        let q = Queue::open(dir.path(), 100, 1 << 20).unwrap();
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.front().unwrap().unwrap(), e);
     }
 
     #[test]

@@ -5,13 +5,23 @@
 //! sysinfo's first CPU reading is meaningless (usage needs two readings), so
 //! [`Sampler::new`] takes a priming reading and callers wait one interval
 //! before the first [`Sampler::sample`].
+//!
+//! sysinfo lists the disks and reads their sizes everywhere. On Linux the
+//! per-sample counters (CPU, memory, load, disk I/O) come from [`procfs`],
+//! which reads the same `/proc` files with a seventh of the system calls;
+//! elsewhere from sysinfo.
+
+#[cfg(target_os = "linux")]
+pub mod procfs;
 
 use std::collections::BTreeSet;
 use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sysinfo::{CpuRefreshKind, DiskRefreshKind, Disks, MemoryRefreshKind, RefreshKind, System};
+#[cfg(not(target_os = "linux"))]
+use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
+use sysinfo::{DiskRefreshKind, Disks};
 use vitals_shared::wire::{CpuSample, DiscSample, RamSample, TimestampMs};
 
 /// Shortest and longest sampling interval offered.
@@ -40,15 +50,44 @@ pub enum SamplerError {
 
 /// Owns the sysinfo handles.
 pub struct Sampler {
+    #[cfg(target_os = "linux")]
+    proc: procfs::Procfs,
+    /// The block device of each disk (`vda`, `dm-0`), as `/proc/diskstats`
+    /// names it.
+    #[cfg(target_os = "linux")]
+    devices: Vec<String>,
+    #[cfg(not(target_os = "linux"))]
     sys: System,
     disks: Disks,
     last: Instant,
     last_list: Instant,
 }
 
+/// What sysinfo reads of each disk at every sample.
+fn disk_kind() -> DiskRefreshKind {
+    let kind = DiskRefreshKind::nothing().with_storage();
+    if cfg!(target_os = "linux") {
+        kind
+    } else {
+        kind.with_io_usage()
+    }
+}
+
+/// `/dev/mapper/root` → `dm-0`: the name `/proc/diskstats` uses.
+#[cfg(target_os = "linux")]
+fn device_of(d: &sysinfo::Disk) -> String {
+    let name = std::path::Path::new(d.name());
+    let real = std::fs::canonicalize(name).unwrap_or_else(|_| name.to_owned());
+    real.strip_prefix("/dev")
+        .unwrap_or(&real)
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// How often the list of mounted disks is read again.
 const RELIST_EVERY: Duration = Duration::from_secs(60);
 
+#[cfg(not(target_os = "linux"))]
 fn clamp_pct(v: f32) -> f64 {
     let v = f64::from(v);
     if v.is_finite() {
@@ -65,16 +104,21 @@ fn to_i64(v: u64) -> i64 {
 impl Sampler {
     /// Opens the sysinfo handles and takes the priming CPU reading.
     pub fn new() -> Result<Sampler, SamplerError> {
-        let kind = RefreshKind::nothing()
-            .with_cpu(CpuRefreshKind::nothing().with_usage())
-            .with_memory(MemoryRefreshKind::nothing().with_ram().with_swap());
-        let sys = System::new_with_specifics(kind)
+        let disks = Disks::new_with_refreshed_list_specifics(disk_kind())
             .map_err(|e| SamplerError::Unsupported(e.to_string()))?;
-        let disks = Disks::new_with_refreshed_list_specifics(
-            DiskRefreshKind::nothing().with_storage().with_io_usage(),
+        #[cfg(not(target_os = "linux"))]
+        let sys = System::new_with_specifics(
+            RefreshKind::nothing()
+                .with_cpu(CpuRefreshKind::nothing().with_usage())
+                .with_memory(MemoryRefreshKind::nothing().with_ram().with_swap()),
         )
         .map_err(|e| SamplerError::Unsupported(e.to_string()))?;
         Ok(Sampler {
+            #[cfg(target_os = "linux")]
+            proc: procfs::Procfs::open().map_err(|e| SamplerError::Unsupported(e.to_string()))?,
+            #[cfg(target_os = "linux")]
+            devices: disks.iter().map(device_of).collect(),
+            #[cfg(not(target_os = "linux"))]
             sys,
             disks,
             last: Instant::now(),
@@ -85,23 +129,96 @@ impl Sampler {
     /// Reads everything now. Disk rates are bytes per second since the
     /// previous call.
     pub fn sample(&mut self, ts: TimestampMs) -> Sample {
-        self.sys
-            .refresh_cpu_specifics(CpuRefreshKind::nothing().with_usage());
-        self.sys
-            .refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram().with_swap());
-        let kind = DiskRefreshKind::nothing().with_storage().with_io_usage();
         if self.last_list.elapsed() >= RELIST_EVERY {
             // Re-read the mount table now and then to see new and gone disks.
-            self.disks.refresh_specifics(true, kind);
+            self.disks.refresh_specifics(true, disk_kind());
+            #[cfg(target_os = "linux")]
+            {
+                self.devices = self.disks.iter().map(device_of).collect();
+            }
             self.last_list = Instant::now();
         } else {
             for d in self.disks.iter_mut() {
-                d.refresh_specifics(kind);
+                d.refresh_specifics(disk_kind());
             }
         }
         let elapsed = self.last.elapsed().as_secs_f64().max(1e-3);
         self.last = Instant::now();
+        let (cpu, ram) = self.cpu_and_ram(ts);
 
+        let mut seen = BTreeSet::new();
+        let mut disc = Vec::new();
+        for (i, d) in self.disks.iter().enumerate() {
+            let fs = d.file_system().to_string_lossy();
+            let mount = d.mount_point().to_string_lossy().into_owned();
+            if d.total_space() == 0
+                || vitals_shared::mounts::is_pseudo_fs(&fs)
+                || mount.is_empty()
+                || !seen.insert(mount.clone())
+            {
+                continue;
+            }
+            let total = to_i64(d.total_space());
+            let used = to_i64(d.total_space().saturating_sub(d.available_space())).min(total);
+            #[cfg(target_os = "linux")]
+            let (read, written) = self
+                .devices
+                .get(i)
+                .and_then(|dev| self.proc.io(dev))
+                .unwrap_or((0, 0));
+            #[cfg(not(target_os = "linux"))]
+            let (read, written) = {
+                let _ = i;
+                (d.usage().read_bytes, d.usage().written_bytes)
+            };
+            disc.push(DiscSample {
+                ts,
+                mount,
+                used_bytes: used,
+                total_bytes: total,
+                read_bps: read as f64 / elapsed,
+                write_bps: written as f64 / elapsed,
+            });
+        }
+        Sample { cpu, ram, disc }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn cpu_and_ram(&mut self, ts: TimestampMs) -> (CpuSample, RamSample) {
+        // /proc cannot go away under a running system; if a read fails the
+        // sample says 0 rather than stopping the sampler.
+        let r = self.proc.read().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read /proc");
+            procfs::Reading {
+                usage_pct: 0.0,
+                cores_pct: Vec::new(),
+                load1: None,
+                mem: (0, 0),
+                swap: (0, 0),
+            }
+        });
+        let cpu = CpuSample {
+            ts,
+            usage_pct: r.usage_pct,
+            cores_pct: r.cores_pct,
+            load1: r.load1,
+        };
+        let ram = RamSample {
+            ts,
+            used_bytes: to_i64(r.mem.0.min(r.mem.1)),
+            total_bytes: to_i64(r.mem.1),
+            swap_used_bytes: to_i64(r.swap.0.min(r.swap.1)),
+            swap_total_bytes: to_i64(r.swap.1),
+        };
+        (cpu, ram)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn cpu_and_ram(&mut self, ts: TimestampMs) -> (CpuSample, RamSample) {
+        self.sys
+            .refresh_cpu_specifics(CpuRefreshKind::nothing().with_usage());
+        self.sys
+            .refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram().with_swap());
         let load1 = System::load_average()
             .ok()
             .map(|l| l.one)
@@ -126,31 +243,7 @@ impl Sampler {
             swap_used_bytes: to_i64(self.sys.used_swap()).min(swap_total),
             swap_total_bytes: swap_total,
         };
-        let mut seen = BTreeSet::new();
-        let mut disc = Vec::new();
-        for d in self.disks.iter() {
-            let fs = d.file_system().to_string_lossy();
-            let mount = d.mount_point().to_string_lossy().into_owned();
-            if d.total_space() == 0
-                || vitals_shared::mounts::is_pseudo_fs(&fs)
-                || mount.is_empty()
-                || !seen.insert(mount.clone())
-            {
-                continue;
-            }
-            let total = to_i64(d.total_space());
-            let used = to_i64(d.total_space().saturating_sub(d.available_space())).min(total);
-            let io = d.usage();
-            disc.push(DiscSample {
-                ts,
-                mount,
-                used_bytes: used,
-                total_bytes: total,
-                read_bps: io.read_bytes as f64 / elapsed,
-                write_bps: io.written_bytes as f64 / elapsed,
-            });
-        }
-        Sample { cpu, ram, disc }
+        (cpu, ram)
     }
 }
 

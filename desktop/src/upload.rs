@@ -6,10 +6,27 @@
 //! reason (retrying would fail forever); `401` → stop and ask for consent
 //! again; `429`/`503` → wait what `Retry-After` says; network errors and
 //! other `5xx` → exponential backoff with jitter.
+//!
+//! [`Uploader`] applies it, one turn per sample: read the answer to the
+//! batch sent at the previous turn, add the new sample to the queue, send the
+//! oldest batch and return without waiting for its answer. A backlog (after
+//! an outage or a restart) is sent and answered back to back until the next
+//! sample is due. The agent's loop and the window's engine both turn it.
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use vitals_shared::wire::{ErrorBody, IngestResponse};
+use vitals_shared::wire::{Batch, ErrorBody, IngestResponse};
+
+use crate::queue::Queue;
+use crate::uplink::Uplink;
+
+/// Most samples one queued batch grows to while the server is unreachable
+/// (a minute at 1 Hz; with a few mounts far below the 10,000-row limit).
+pub const FOLD_SAMPLES: usize = 60;
+
+/// How long an answer may take before the connection is given up.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// First backoff step.
 pub const BACKOFF_START: Duration = Duration::from_secs(1);
@@ -141,6 +158,176 @@ impl std::fmt::Display for UploadState {
                 f.write_str("consent needed: the server no longer knows this device")
             }
         }
+    }
+}
+
+/// Sets the shared status, logging changes.
+pub fn set_state(shared: &Mutex<UploadState>, new: UploadState) {
+    if let Ok(mut s) = shared.lock()
+        && *s != new
+    {
+        tracing::info!(status = %new, "upload status");
+        *s = new;
+    }
+}
+
+/// The token stopped working (`401`): upload must stop until consent is
+/// given again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsentNeeded;
+
+/// Drains the queue to the server over one [`Uplink`].
+#[derive(Debug)]
+pub struct Uploader {
+    link: Uplink,
+    backoff: Backoff,
+    /// No sending before this (back-off, `Retry-After`).
+    retry_at: Option<Instant>,
+    /// When the batch whose answer is awaited was sent.
+    sent_at: Option<Instant>,
+    state: std::sync::Arc<Mutex<UploadState>>,
+}
+
+impl Uploader {
+    /// Uploads over `link`, reporting into `state`.
+    pub fn new(link: Uplink, state: std::sync::Arc<Mutex<UploadState>>) -> Uploader {
+        Uploader {
+            link,
+            backoff: Backoff::default(),
+            retry_at: None,
+            sent_at: None,
+            state,
+        }
+    }
+
+    /// One turn, at a new sample (`batch`, or `None` to only drain): reads
+    /// the answer to the previous send, queues `batch`, sends the oldest
+    /// batch. Nothing here blocks past `deadline` (when the next sample is
+    /// due). `Err` on `401`: stop and ask for consent again.
+    pub fn turn(
+        &mut self,
+        queue: &Mutex<Queue>,
+        batch: Option<Batch>,
+        deadline: Instant,
+    ) -> Result<(), ConsentNeeded> {
+        // First the answer: if it says "stored" the held batch leaves the
+        // queue before the new sample arrives, and never touches the disk.
+        self.settle(queue, deadline)?;
+        if let Some(b) = batch
+            && let Ok(mut q) = queue.lock()
+            && let Err(e) = q.add(b, FOLD_SAMPLES)
+        {
+            tracing::error!(error = %e, "cannot write a sample to the queue");
+        }
+        while self.sent_at.is_none()
+            && Instant::now() < deadline
+            && self.retry_at.is_none_or(|t| Instant::now() >= t)
+        {
+            self.retry_at = None;
+            let (front, waiting) = match queue.lock() {
+                Ok(q) => (q.front(), q.len()),
+                Err(_) => return Ok(()),
+            };
+            let batch = match front {
+                None => break,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "a queued batch is damaged; moving it aside");
+                    if let Ok(mut q) = queue.lock() {
+                        let _ = q.quarantine_front();
+                    }
+                    continue;
+                }
+                Some(Ok(b)) => b,
+            };
+            let body = match serde_json::to_vec(&batch) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.apply(queue, Outcome::Failed(e.to_string()));
+                    break;
+                }
+            };
+            if let Err(e) = self.link.send(&body, deadline) {
+                self.apply(queue, Outcome::Failed(e.to_string()));
+                break;
+            }
+            self.sent_at = Some(Instant::now());
+            if waiting <= 1 {
+                // Steady state: the answer is read at the next turn.
+                break;
+            }
+            // A backlog: wait for this answer and go on.
+            self.settle(queue, deadline)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the answer awaited, if any, and acts on it.
+    fn settle(&mut self, queue: &Mutex<Queue>, deadline: Instant) -> Result<(), ConsentNeeded> {
+        let Some(sent) = self.sent_at else {
+            return Ok(());
+        };
+        let outcome = match self.link.receive(deadline) {
+            Ok(None) if sent.elapsed() < ANSWER_TIMEOUT => return Ok(()),
+            Ok(None) => {
+                self.link.reset();
+                Outcome::Failed(format!("no answer within {} s", ANSWER_TIMEOUT.as_secs()))
+            }
+            Ok(Some(a)) => classify(a.status, a.retry_after.as_deref(), &a.body),
+            Err(e) => Outcome::Failed(e.to_string()),
+        };
+        self.sent_at = None;
+        if outcome == Outcome::Unauthorized {
+            set_state(&self.state, UploadState::ConsentNeeded);
+            return Err(ConsentNeeded);
+        }
+        self.apply(queue, outcome);
+        Ok(())
+    }
+
+    fn apply(&mut self, queue: &Mutex<Queue>, outcome: Outcome) {
+        let Ok(mut q) = queue.lock() else {
+            return;
+        };
+        let new = match outcome {
+            Outcome::Stored(_) => {
+                self.backoff.reset();
+                let _ = q.pop_front();
+                UploadState::Uploading
+            }
+            Outcome::Rejected { code, message } => {
+                tracing::warn!(%code, %message, "the server rejected a batch; dropping it");
+                let _ = q.pop_front();
+                UploadState::Rejected(message)
+            }
+            Outcome::Unauthorized => UploadState::ConsentNeeded,
+            Outcome::Wait { after, code } => {
+                // Not answered at once: the batch must survive a restart now.
+                if let Err(e) = q.spill() {
+                    tracing::error!(error = %e, "cannot write a sample to the queue");
+                }
+                self.retry_at = Some(Instant::now() + after);
+                if code == "daily_quota_exceeded" {
+                    let at = chrono::Local::now()
+                        + chrono::Duration::from_std(after).unwrap_or_default();
+                    UploadState::QuotaReached {
+                        resumes_at: at.format("%H:%M").to_string(),
+                    }
+                } else {
+                    UploadState::Offline { queued: q.len() }
+                }
+            }
+            Outcome::Failed(why) => {
+                if let Err(e) = q.spill() {
+                    tracing::error!(error = %e, "cannot write a sample to the queue");
+                }
+                let wait = self.backoff.next_delay();
+                tracing::debug!(%why, ?wait, "upload failed; backing off");
+                self.retry_at = Some(Instant::now() + wait);
+                UploadState::Offline { queued: q.len() }
+            }
+        };
+        drop(q);
+        set_state(&self.state, new);
     }
 }
 
