@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use vitals_shared::day::{Clock, SystemClock};
 use vitals_shared::wire::{Batch, Policy, RegisterRequest, RegisterResponse};
 
-use crate::queue::{DEFAULT_MAX_BATCHES, DEFAULT_MAX_BYTES, Queue};
+use crate::queue::{DEFAULT_MAX_BYTES, DEFAULT_MAX_SAMPLES, Queue};
 use crate::sampler::{self, Sample, Sampler};
 use crate::uplink::Uplink;
 use crate::upload::{ConsentNeeded, UploadState, Uploader};
@@ -339,12 +339,12 @@ pub async fn run(opts: AgentOptions) -> Result<(), AgentError> {
         .map_err(|e| fail(exit::USAGE, e))?;
     let queue = Queue::open(
         &opts.data_dir.join("queue"),
-        DEFAULT_MAX_BATCHES,
+        DEFAULT_MAX_SAMPLES,
         DEFAULT_MAX_BYTES,
     )
     .map_err(|e| fail(exit::LOCAL, format!("cannot open the upload queue: {e}")))?;
     if !queue.is_empty() {
-        tracing::info!(queued = queue.len(), "resuming with queued samples");
+        tracing::info!(queued = queue.samples(), "resuming with queued samples");
     }
     let sampler = Sampler::new().map_err(|e| fail(exit::LOCAL, e.to_string()))?;
     let uploader = Uploader::new(link, Arc::new(Mutex::new(UploadState::Uploading)));

@@ -19,7 +19,7 @@ use vitals_shared::wire::{Batch, WebLinkResponse};
 
 use crate::agent;
 use crate::history::History;
-use crate::queue::{DEFAULT_MAX_BATCHES, DEFAULT_MAX_BYTES, Queue};
+use crate::queue::{DEFAULT_MAX_BYTES, DEFAULT_MAX_SAMPLES, Queue};
 use crate::sampler::{self, Sample};
 use crate::settings::Settings;
 use crate::token::TokenStore;
@@ -74,8 +74,8 @@ pub struct Shared {
     pub consented: Arc<AtomicBool>,
     /// Upload paused by the person.
     pub paused: Arc<AtomicBool>,
-    /// Queue length and samples dropped because it was full.
-    pub queue_info: Arc<Mutex<(usize, u64)>>,
+    /// Samples waiting for upload, and samples dropped because the queue was full.
+    pub queue_info: Arc<Mutex<(u64, u64)>>,
 }
 
 /// The running engine.
@@ -105,7 +105,7 @@ impl Engine {
             TokenStore::open(&settings.server_url, &data_dir, settings.use_keyring);
         let queue = Queue::open(
             &data_dir.join("queue"),
-            DEFAULT_MAX_BATCHES,
+            DEFAULT_MAX_SAMPLES,
             DEFAULT_MAX_BYTES,
         )
         .map_err(|e| format!("cannot open the upload queue: {e}"))?;
@@ -119,7 +119,7 @@ impl Engine {
             policy: Arc::new(Mutex::new(None)),
             consented: Arc::new(AtomicBool::new(store.get().is_some())),
             paused: Arc::new(AtomicBool::new(false)),
-            queue_info: Arc::new(Mutex::new((queue.len(), queue.dropped()))),
+            queue_info: Arc::new(Mutex::new((queue.samples(), queue.dropped()))),
         };
         let queue = Arc::new(Mutex::new(queue));
         let slot: Slot = Arc::new(Mutex::new(None));
@@ -229,7 +229,7 @@ fn hub(
         }
         drop(u);
         if let (Ok(q), Ok(mut qi)) = (queue.lock(), shared.queue_info.lock()) {
-            *qi = (q.len(), q.dropped());
+            *qi = (q.samples(), q.dropped());
         }
         repaint();
     }
@@ -380,7 +380,7 @@ impl Control {
                 }
             }
             if let Ok(mut qi) = self.shared.queue_info.lock() {
-                *qi = (q.len(), q.dropped());
+                *qi = (q.samples(), q.dropped());
             }
         }
         let text = match r.map(|r| r.status().as_u16()) {

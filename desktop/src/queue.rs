@@ -12,9 +12,9 @@
 //! then it may well have been stored. Files are not fsynced per sample: a killed or restarted app loses
 //! nothing (the kernel holds the written file); only a crash of the whole
 //! operating system can lose the last seconds — the price of not waking the
-//! disk every second. Bounded by count and bytes (default: 24 hours of 1 Hz
+//! disk every second. Bounded by samples and bytes (default: 24 hours of 1 Hz
 //! samples or 100 MB, whichever comes first); when full the oldest batch is
-//! dropped and counted, and the count survives restarts. A batch keeps its
+//! dropped and its samples counted, and the count survives restarts. A batch keeps its
 //! `batch_id` for its whole life, so resending it after an unanswered attempt
 //! is never stored twice by the server.
 
@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 
 use vitals_shared::wire::Batch;
 
-/// Default most batches held (24 hours at one batch per second).
-pub const DEFAULT_MAX_BATCHES: usize = 86_400;
+/// Default most samples held (24 hours at one sample per second).
+pub const DEFAULT_MAX_SAMPLES: u64 = 86_400;
 /// Default most bytes held (100 MB).
 pub const DEFAULT_MAX_BYTES: u64 = 100_000_000;
 
@@ -38,16 +38,19 @@ const CORRUPT_DIR: &str = "corrupt";
 struct Entry {
     seq: u64,
     bytes: u64,
+    /// Samples in the batch (its cpu rows).
+    samples: u64,
 }
 
 /// The queue in a folder.
 #[derive(Debug)]
 pub struct Queue {
     dir: PathBuf,
-    max_batches: usize,
+    max_samples: u64,
     max_bytes: u64,
     entries: VecDeque<Entry>,
     bytes: u64,
+    samples: u64,
     next_seq: u64,
     dropped: u64,
     /// The newest batch, kept in memory so that sending it right away, or
@@ -61,7 +64,8 @@ pub struct Queue {
 impl Queue {
     /// Opens (creating) the queue in `dir`, picking up what a previous run
     /// left; half-written temporary files are removed.
-    pub fn open(dir: &Path, max_batches: usize, max_bytes: u64) -> io::Result<Queue> {
+    /// Bounded by `max_samples` samples and `max_bytes` bytes.
+    pub fn open(dir: &Path, max_samples: u64, max_bytes: u64) -> io::Result<Queue> {
         fs::create_dir_all(dir)?;
         let mut entries = Vec::new();
         for e in fs::read_dir(dir)? {
@@ -75,8 +79,15 @@ impl Queue {
                 .strip_suffix(SUFFIX)
                 .and_then(|s| s.parse::<u64>().ok())
             {
+                // Counted once here (status bar, bounds); a file that does
+                // not parse counts as one and is set aside when it is sent.
+                let samples = fs::read(e.path())
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Batch>(&b).ok())
+                    .map_or(1, |b| b.cpu.len() as u64);
                 entries.push(Entry {
                     seq,
+                    samples,
                     bytes: e.metadata()?.len(),
                 });
             }
@@ -88,10 +99,11 @@ impl Queue {
             .unwrap_or(0);
         let mut q = Queue {
             dir: dir.to_owned(),
-            max_batches: max_batches.max(1),
+            max_samples: max_samples.max(1),
             max_bytes: max_bytes.max(1),
             next_seq: entries.last().map_or(0, |e| e.seq + 1),
             bytes: entries.iter().map(|e| e.bytes).sum(),
+            samples: entries.iter().map(|e| e.samples).sum(),
             entries: entries.into(),
             dropped,
             cached: None,
@@ -111,12 +123,17 @@ impl Queue {
         self.len() == 0
     }
 
+    /// Samples waiting, in memory or on disk.
+    pub fn samples(&self) -> u64 {
+        self.samples + self.held.as_ref().map_or(0, |b| b.cpu.len() as u64)
+    }
+
     /// Bytes on disk.
     pub fn bytes(&self) -> u64 {
         self.bytes
     }
 
-    /// Batches dropped because the queue was full, over all runs.
+    /// Samples dropped because the queue was full, over all runs.
     pub fn dropped(&self) -> u64 {
         self.dropped
     }
@@ -172,7 +189,13 @@ impl Queue {
         let bytes = self.write_entry(seq, batch)?;
         self.next_seq += 1;
         self.bytes += bytes;
-        self.entries.push_back(Entry { seq, bytes });
+        let samples = batch.cpu.len() as u64;
+        self.samples += samples;
+        self.entries.push_back(Entry {
+            seq,
+            bytes,
+            samples,
+        });
         self.cached = Some((seq, batch.clone()));
         self.enforce_bounds()
     }
@@ -207,6 +230,8 @@ impl Queue {
                     if let Some(t) = self.entries.back_mut() {
                         self.bytes = self.bytes - t.bytes + grown;
                         t.bytes = grown;
+                        self.samples += batch.cpu.len() as u64;
+                        t.samples += batch.cpu.len() as u64;
                     }
                     self.cached = Some((tail_seq, old));
                     return self.enforce_bounds();
@@ -242,6 +267,7 @@ impl Queue {
         }
         if let Some(e) = self.entries.pop_front() {
             self.bytes -= e.bytes;
+            self.samples -= e.samples;
             match fs::remove_file(self.path(e.seq)) {
                 Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
                 _ => {}
@@ -255,6 +281,7 @@ impl Queue {
     pub fn quarantine_front(&mut self) -> io::Result<()> {
         if let Some(e) = self.entries.pop_front() {
             self.bytes -= e.bytes;
+            self.samples -= e.samples;
             let dir = self.dir.join(CORRUPT_DIR);
             fs::create_dir_all(&dir)?;
             fs::rename(self.path(e.seq), dir.join(format!("{:020}{SUFFIX}", e.seq)))?;
@@ -264,18 +291,18 @@ impl Queue {
 
     fn enforce_bounds(&mut self) -> io::Result<()> {
         let mut dropped_now = 0;
-        while self.entries.len() > self.max_batches
-            || (self.bytes > self.max_bytes && self.entries.len() > 1)
+        while self.entries.len() > 1
+            && (self.samples > self.max_samples || self.bytes > self.max_bytes)
         {
+            dropped_now += self.entries.front().map_or(0, |e| e.samples);
             self.pop_front()?;
-            dropped_now += 1;
         }
         if dropped_now > 0 {
             self.dropped += dropped_now;
             tracing::warn!(
                 dropped = dropped_now,
                 total = self.dropped,
-                "upload queue full: dropped the oldest batches"
+                "upload queue full: dropped the oldest samples"
             );
             fs::write(self.dir.join(DROPPED_FILE), self.dropped.to_string())?;
         }
@@ -372,7 +399,7 @@ mod tests {
             q.push_or_fold(&batch(ts), 3).unwrap();
         }
         // front [0], then [1,2,3], then [4,5].
-        assert_eq!(q.len(), 3);
+        assert_eq!((q.len(), q.samples()), (3, 6));
         assert_eq!(q.front().unwrap().unwrap(), first);
         q.pop_front().unwrap();
         let b = q.front().unwrap().unwrap();
@@ -384,7 +411,11 @@ mod tests {
         let bytes = q.bytes();
         drop(q);
         let q = Queue::open(dir.path(), 100, 1 << 20).unwrap();
-        assert_eq!((q.len(), q.bytes()), (2, bytes));
+        assert_eq!((q.len(), q.bytes(), q.samples()), (2, bytes, 5));
+        // The bound counts samples: reopened with room for 4, [1,2,3] goes.
+        drop(q);
+        let q = Queue::open(dir.path(), 4, 1 << 20).unwrap();
+        assert_eq!((q.len(), q.samples(), q.dropped()), (1, 2, 3));
     }
 
     #[test]

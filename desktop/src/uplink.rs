@@ -513,13 +513,14 @@ fn dechunk(b: &[u8]) -> io::Result<Option<(Vec<u8>, usize)>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::net::TcpListener;
 
     /// A peer that answers each request with the next of `answers`, sent in
-    /// pieces of `piece` bytes, and records the requests it read.
-    fn peer(
+    /// pieces of `piece` bytes, and records the requests it read. Not a
+    /// Vitals server: it checks this client's side of HTTP/1.1.
+    pub(crate) fn peer(
         answers: Vec<&'static [u8]>,
         piece: usize,
     ) -> (String, std::thread::JoinHandle<Vec<Vec<u8>>>) {

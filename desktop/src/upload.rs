@@ -129,8 +129,8 @@ pub enum UploadState {
     Paused,
     /// The server cannot be reached; samples wait on disk.
     Offline {
-        /// Batches waiting.
-        queued: usize,
+        /// Samples waiting.
+        queued: u64,
     },
     /// The daily quota is used up.
     QuotaReached {
@@ -161,12 +161,15 @@ impl std::fmt::Display for UploadState {
     }
 }
 
-/// Sets the shared status, logging changes.
+/// Sets the shared status, logging a change of kind (not each new count of
+/// queued samples).
 pub fn set_state(shared: &Mutex<UploadState>, new: UploadState) {
     if let Ok(mut s) = shared.lock()
         && *s != new
     {
-        tracing::info!(status = %new, "upload status");
+        if std::mem::discriminant(&*s) != std::mem::discriminant(&new) {
+            tracing::info!(status = %new, "upload status");
+        }
         *s = new;
     }
 }
@@ -258,6 +261,16 @@ impl Uploader {
             // A backlog: wait for this answer and go on.
             self.settle(queue, deadline)?;
         }
+        // While offline the count in the status bar grows with each sample.
+        let offline = matches!(
+            self.state.lock().as_deref(),
+            Ok(UploadState::Offline { .. })
+        );
+        if offline && let Ok(q) = queue.lock() {
+            let queued = q.samples();
+            drop(q);
+            set_state(&self.state, UploadState::Offline { queued });
+        }
         Ok(())
     }
 
@@ -313,7 +326,9 @@ impl Uploader {
                         resumes_at: at.format("%H:%M").to_string(),
                     }
                 } else {
-                    UploadState::Offline { queued: q.len() }
+                    UploadState::Offline {
+                        queued: q.samples(),
+                    }
                 }
             }
             Outcome::Failed(why) => {
@@ -323,7 +338,9 @@ impl Uploader {
                 let wait = self.backoff.next_delay();
                 tracing::debug!(%why, ?wait, "upload failed; backing off");
                 self.retry_at = Some(Instant::now() + wait);
-                UploadState::Offline { queued: q.len() }
+                UploadState::Offline {
+                    queued: q.samples(),
+                }
             }
         };
         drop(q);
@@ -365,6 +382,77 @@ mod tests {
         );
         assert!(matches!(classify(500, None, b"oops"), Outcome::Failed(m) if m.contains("500")));
         assert!(matches!(classify(413, None, b""), Outcome::Rejected { .. }));
+    }
+
+    #[test]
+    fn protocol_uploader_reads_each_answer_a_turn_later_and_keeps_what_was_not_stored() {
+        use crate::queue::Queue;
+        use vitals_shared::wire::CpuSample;
+        const STORED: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 97\r\n\r\n{\"accepted\":{\"cpu\":1,\"ram\":0,\"disc\":0},\"duplicate\":false,\"quota\":{\"rows_left\":5,\"resets_at\":\"x\"}}";
+        let (url, peer) = crate::uplink::tests::peer(
+            vec![
+                STORED,
+                b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-length: 0\r\n\r\n",
+                STORED,
+                STORED,
+                b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n",
+            ],
+            4096,
+        );
+        let batch = |ts| Batch {
+            batch_id: uuid::Uuid::new_v4(),
+            cpu: vec![CpuSample {
+                ts,
+                usage_pct: 1.0,
+                cores_pct: vec![],
+                load1: None,
+            }],
+            ram: vec![],
+            disc: vec![],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let files = || std::fs::read_dir(dir.path()).unwrap().count();
+        let queue = Mutex::new(Queue::open(dir.path(), 100, 1 << 20).unwrap());
+        let state = std::sync::Arc::new(Mutex::new(UploadState::Uploading));
+        let mut up = Uploader::new(Uplink::new(&url, "t", None).unwrap(), state.clone());
+        let later = || Instant::now() + Duration::from_secs(5);
+        let waiting = || queue.lock().unwrap().samples();
+
+        // Sent, its answer not read: held in memory only.
+        up.turn(&queue, Some(batch(1)), later()).unwrap();
+        assert_eq!((waiting(), files()), (1, 0));
+        // Next turn: "stored" read first, so batch 1 never touched the disk.
+        up.turn(&queue, Some(batch(2)), later()).unwrap();
+        assert_eq!((waiting(), files()), (1, 0));
+        // 503: batch 2 goes to disk, batch 3 joins it, nothing sent meanwhile.
+        up.turn(&queue, Some(batch(3)), later()).unwrap();
+        assert_eq!((waiting(), files()), (2, 2));
+        assert_eq!(*state.lock().unwrap(), UploadState::Offline { queued: 2 });
+        up.turn(&queue, None, later()).unwrap();
+        assert_eq!(waiting(), 2, "Retry-After was not honoured");
+        // After Retry-After: the backlog goes back to back in one turn (2 is
+        // answered at once, 3's answer is read at the next turn).
+        std::thread::sleep(Duration::from_millis(1100));
+        up.turn(&queue, None, later()).unwrap();
+        assert_eq!(waiting(), 1);
+        up.turn(&queue, Some(batch(4)), later()).unwrap();
+        assert_eq!(waiting(), 1);
+        assert_eq!(*state.lock().unwrap(), UploadState::Uploading);
+        // 401: stop; batch 4 stays queued.
+        assert_eq!(up.turn(&queue, None, later()), Err(ConsentNeeded));
+        assert_eq!(*state.lock().unwrap(), UploadState::ConsentNeeded);
+        assert_eq!(waiting(), 1);
+        let sent: Vec<i64> = peer
+            .join()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let text = String::from_utf8_lossy(r);
+                let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+                serde_json::from_str::<Batch>(body).unwrap().cpu[0].ts
+            })
+            .collect();
+        assert_eq!(sent, vec![1, 2, 2, 3, 4], "in order, the refused one again");
     }
 
     #[test]

@@ -201,7 +201,7 @@ impl VitalsApp {
             };
             ui.label(RichText::new(format!("Status: {status}")).color(colour));
             if queued > 0 && status != UploadState::LocalOnly {
-                ui.label(format!("· {queued} batches waiting"));
+                ui.label(format!("· {queued} samples waiting"));
             }
             if dropped > 0 {
                 ui.label(format!("· {dropped} samples dropped (queue full)"));
