@@ -39,6 +39,7 @@ test: deps web
 # Markdown and kept in bench/results/ (git-ignored); see docs/BENCHMARKS.md.
 BENCH = ./target/release/vitals-bench
 bench: deps
+	@bash installers/install-deps.sh installers/bench-packages.txt
 	$(CARGO) build --release --locked -p vitals-server -p vitals-bench -p vitals-desktop
 	mkdir -p bench/results
 	$(BENCH) bulk --rows 2000000 --clients 4 | tee bench/results/bulk.md
@@ -46,3 +47,5 @@ bench: deps
 	$(BENCH) agents --counts 2000 --seconds 60 | tee bench/results/agents.md
 	$(BENCH) agents --counts 4000,5000,6000,7000 --seconds 30 | tee bench/results/agents-ramp.md
 	bash bench/agent-vs-top.sh 600 | tee bench/results/agent-vs-top.md
+	bash bench/window-vs-gsm.sh 120 | tee bench/results/window-vs-gsm.md
+	bash bench/tray-idle.sh 120 | tee bench/results/tray-idle.md

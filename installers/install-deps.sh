@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages listed in installers/debian-packages.txt that are
-# not installed yet. Needs root only when something is missing, and says so.
+# Installs the Debian packages listed in installers/debian-packages.txt (or in
+# the list file given as the argument) that are not installed yet. Needs root
+# only when something is missing, and says so.
 set -euo pipefail
 
-list="$(dirname "$0")/debian-packages.txt"
+list="${1:-$(dirname "$0")/debian-packages.txt}"
 mapfile -t wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$list" | grep -v '^$')
 
 missing=()

@@ -164,13 +164,18 @@ fn run_window(tray: bool) -> i32 {
             let ctx = cc.egui_ctx.clone();
             let wake = ctx.clone();
             let hidden = tray || settings.start_in_tray;
+            let in_tray = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = in_tray.clone();
             let engine = Engine::start(
                 settings,
                 data_dir,
                 // A zero-delay request paints twice (egui lets layouts settle);
-                // a tiny delay paints once per sample.
+                // a tiny delay paints once per sample. In the tray, none:
+                // tray clicks wake the app through their own callback.
                 std::sync::Arc::new(move || {
-                    ctx.request_repaint_after(std::time::Duration::from_millis(1))
+                    if !flag.load(std::sync::atomic::Ordering::Acquire) {
+                        ctx.request_repaint_after(std::time::Duration::from_millis(1))
+                    }
                 }),
             )?;
             let paused = engine
@@ -179,7 +184,7 @@ fn run_window(tray: bool) -> i32 {
                 .load(std::sync::atomic::Ordering::Acquire);
             let tray = crate::tray::Tray::start(paused, move || wake.request_repaint());
             Ok(Box::new(
-                VitalsApp::new(engine, file, note).with_tray(tray, hidden),
+                VitalsApp::new(engine, file, note).with_tray(tray, hidden, in_tray),
             ))
         }),
     );

@@ -205,6 +205,7 @@ fn hub(
         let Ok(mut u) = slot.lock() else {
             return;
         };
+        let status_before = shared.status.lock().map(|s| s.clone()).ok();
         let refused = match u.as_mut() {
             Some(up) => up
                 .turn(&queue, Some(batch), Instant::now() + interval)
@@ -228,10 +229,19 @@ fn hub(
             );
         }
         drop(u);
+        // One repaint per sample: a second one only if the status bar changed.
+        let mut changed = refused;
         if let (Ok(q), Ok(mut qi)) = (queue.lock(), shared.queue_info.lock()) {
-            *qi = (q.samples(), q.dropped());
+            let now = (q.samples(), q.dropped());
+            changed |= *qi != now;
+            *qi = now;
         }
-        repaint();
+        if let Ok(s) = shared.status.lock() {
+            changed |= Some(&*s) != status_before.as_ref();
+        }
+        if changed {
+            repaint();
+        }
     }
 }
 

@@ -7,7 +7,8 @@
 
 pub mod format;
 
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use eframe::egui::{self, Color32, RichText};
 use egui_plot::{HoverPosition, Line, Plot, PlotPoints};
@@ -42,6 +43,9 @@ pub struct VitalsApp {
     tray: Option<Tray>,
     tray_note: Option<String>,
     hide_at_start: bool,
+    /// Set while the window is hidden in the tray: the engine's repaint
+    /// requests are dropped then, so nothing is laid out or drawn.
+    in_tray: Arc<AtomicBool>,
     quitting: bool,
 }
 
@@ -61,6 +65,7 @@ impl VitalsApp {
             tray: None,
             tray_note: None,
             hide_at_start: false,
+            in_tray: Arc::new(AtomicBool::new(false)),
             quitting: false,
         };
         app.set_window(60);
@@ -68,7 +73,15 @@ impl VitalsApp {
     }
 
     /// Uses `tray` (or says why there is none); `hidden` starts in it.
-    pub fn with_tray(mut self, tray: Result<Tray, String>, hidden: bool) -> Self {
+    /// `in_tray` is set while the window is hidden (the engine's repaint
+    /// callback reads it).
+    pub fn with_tray(
+        mut self,
+        tray: Result<Tray, String>,
+        hidden: bool,
+        in_tray: Arc<AtomicBool>,
+    ) -> Self {
+        self.in_tray = in_tray;
         match tray {
             Ok(t) => {
                 self.tray = Some(t);
@@ -89,12 +102,14 @@ impl VitalsApp {
     pub fn logic(&mut self, ctx: &egui::Context) {
         use egui::ViewportCommand as V;
         if std::mem::take(&mut self.hide_at_start) {
+            self.in_tray.store(true, Ordering::Release);
             ctx.send_viewport_cmd(V::Visible(false));
         }
         if let Some(t) = &self.tray {
             for a in t.actions() {
                 match a {
                     TrayAction::Show => {
+                        self.in_tray.store(false, Ordering::Release);
                         ctx.send_viewport_cmd(V::Visible(true));
                         ctx.send_viewport_cmd(V::Focus);
                     }
@@ -117,6 +132,7 @@ impl VitalsApp {
         let close = ctx.input(|i| i.viewport().close_requested());
         if close && !self.quitting && self.tray.is_some() && self.engine.settings.close_to_tray {
             ctx.send_viewport_cmd(V::CancelClose);
+            self.in_tray.store(true, Ordering::Release);
             ctx.send_viewport_cmd(V::Visible(false));
         }
     }
