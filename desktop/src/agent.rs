@@ -121,24 +121,12 @@ pub(crate) fn client(ca_file: Option<&Path>) -> Result<reqwest::Client, AgentErr
         .timeout(Duration::from_secs(15))
         .connect_timeout(Duration::from_secs(5));
     if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|e| {
-            fail(
-                exit::USAGE,
-                format!("cannot read the CA file '{}': {e}", path.display()),
-            )
-        })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            fail(
-                exit::USAGE,
-                format!("'{}' holds no PEM certificate: {e}", path.display()),
-            )
-        })?;
-        if certs.is_empty() {
-            return Err(fail(
-                exit::USAGE,
-                format!("'{}' holds no PEM certificate", path.display()),
-            ));
-        }
+        let certs = crate::uplink::ca_certificates(path)
+            .map_err(|e| fail(exit::USAGE, e))?
+            .iter()
+            .map(|c| reqwest::Certificate::from_der(c))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fail(exit::USAGE, format!("'{}': {e}", path.display())))?;
         b = b.tls_certs_merge(certs);
     }
     b.build()

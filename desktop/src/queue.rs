@@ -171,9 +171,12 @@ impl Queue {
     /// Writes the batch held in memory, if any, to disk (its send failed, or
     /// the queue is closing).
     pub fn spill(&mut self) -> io::Result<()> {
-        if let Some(b) = &self.held {
-            self.append(&b.clone())?;
-            self.held = None;
+        if let Some(b) = self.held.take()
+            && let Err(e) = self.append(&b)
+        {
+            // Still held: nothing lost, the next spill tries again.
+            self.held = Some(b);
+            return Err(e);
         }
         Ok(())
     }

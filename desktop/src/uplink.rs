@@ -126,22 +126,30 @@ fn left(deadline: Instant) -> Duration {
         .max(Duration::from_millis(1))
 }
 
+/// The certificates of a CA file (PEM), for a self-hosted server; an
+/// unreadable file or one without a certificate is explained. Both HTTP
+/// clients (this one and reqwest's) trust what this returns.
+pub fn ca_certificates(
+    path: &Path,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("cannot read the CA file '{}': {e}", path.display()))?;
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("'{}' holds no PEM certificate: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("'{}' holds no PEM certificate", path.display()));
+    }
+    Ok(certs)
+}
+
 /// The TLS settings: the platform's roots plus the certificates in `ca_file`.
 pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, String> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut extra = Vec::new();
-    if let Some(path) = ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| format!("cannot read the CA file '{}': {e}", path.display()))?;
-        for c in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
-            extra.push(
-                c.map_err(|e| format!("'{}' holds no PEM certificate: {e}", path.display()))?,
-            );
-        }
-        if extra.is_empty() {
-            return Err(format!("'{}' holds no PEM certificate", path.display()));
-        }
-    }
+    let extra = match ca_file {
+        Some(path) => ca_certificates(path)?,
+        None => Vec::new(),
+    };
     let verifier =
         rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
             .map_err(|e| format!("cannot set up certificate verification: {e}"))?;
