@@ -9,12 +9,7 @@ BIN=${BIN:-./target/release}
 dir=$(mktemp -d)
 trap 'kill $server $agent $top 2>/dev/null || true; rm -rf "$dir"' EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-VITALS_LOG=warn "$BIN/vitals-server" --listen "127.0.0.1:$port" --store "sqlite:$dir/v.sqlite" \
-    --secret-file "$dir/s" 2>"$dir/server.log" &
-server=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
-version=$(curl -sf "http://127.0.0.1:$port/api/v1/policy" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
+. "$(dirname "$0")/local-server.sh"
 
 VITALS_LOG=warn "$BIN/vitals" agent --server "http://127.0.0.1:$port" --accept-policy "$version" \
     --interval-ms 1000 --data-dir "$dir/agent" 2>"$dir/agent.log" &

@@ -304,7 +304,6 @@ pub async fn scrape_loop(
             }
             out
         });
-        let ok = result.is_ok();
         match result {
             Ok(out) => {
                 metrics.record_demo(&label, true, out.len());
@@ -318,10 +317,8 @@ pub async fn scrape_loop(
                 hub.report("prometheus", "scrape", &origin, Err(e));
                 prev = None;
                 failures += 1;
+                tokio::time::sleep(backoff(failures)).await;
             }
-        }
-        if !ok {
-            tokio::time::sleep(backoff(failures)).await;
         }
     }
 }
